@@ -1,0 +1,173 @@
+"""Render use-case results as text: tables, JSON, CSV. No I/O; the CLI prints what these return."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from tracker.expand import at_deadline
+from tracker.models import Occurrence
+from tracker.service import CallDetail, CallSummary, days_left
+
+FIELDS = ("id", "call", "kind", "title", "start", "end", "timezone", "local_start", "status",
+          "tentative", "precision", "when", "days_left", "moved_from", "url", "source", "note",
+          "tags")
+
+
+def _iso(value: datetime | date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _local(o: Occurrence, reader: datetime) -> str:
+    if isinstance(o.start, datetime):
+        return o.start.astimezone(reader.tzinfo).strftime("%Y-%m-%d %H:%M %Z")
+    return o.when_label()
+
+
+def record(o: Occurrence, reader: datetime) -> dict[str, Any]:
+    """The JSON/CSV form of one occurrence, as seen by a reader at `reader` (zone-aware now)."""
+    local = o.start.astimezone(reader.tzinfo) if isinstance(o.start, datetime) else None
+    return {
+        "id": o.id,
+        "call": o.call_id,
+        "kind": o.kind.value,
+        "title": o.title,
+        "start": o.start.isoformat(),
+        "end": _iso(o.end),
+        "timezone": o.timezone,
+        "local_start": _iso(local),
+        "status": o.status.value,
+        "tentative": o.tentative,
+        "precision": o.precision.value,
+        "when": o.when_label(),
+        "days_left": days_left(o, reader),
+        "moved_from": _iso(o.original),
+        "url": o.url,
+        "source": o.source,
+        "note": o.note,
+        "tags": list(o.tags),
+    }
+
+
+def as_json(items: Sequence[Occurrence], reader: datetime) -> str:
+    """A JSON list of occurrence records."""
+    return json.dumps([record(o, reader) for o in items], indent=2, ensure_ascii=False)
+
+
+def as_csv(items: Sequence[Occurrence], reader: datetime) -> str:
+    """CSV with a header row; tags joined by spaces."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for o in items:
+        row = record(o, reader)
+        row["tags"] = " ".join(row["tags"])
+        writer.writerow(row)
+    return buf.getvalue()
+
+
+def table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
+    """Left-aligned columns separated by two spaces; the last column is not padded."""
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header) - 1)]
+    lines = []
+    for r in [header, *rows]:
+        cells = [str(c).ljust(w) for c, w in zip(r, widths, strict=False)] + [str(r[-1])]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _left(o: Occurrence, reader: datetime) -> str:
+    n = days_left(o, reader)
+    approx = "~" if o.all_day and o.end is not None else ""
+    if n == 0:
+        return "today"
+    return f"{approx}{n}d" if n > 0 else f"{approx}{-n}d ago"
+
+
+def deadlines_table(items: Sequence[Occurrence], reader: datetime) -> str:
+    """The `tracker deadlines` table: call's zone, reader's zone, days left, status."""
+    if not items:
+        return "Nothing upcoming matches. Try --all, a later --until, or fewer filters."
+    zone = str(reader.tzinfo)
+    rows = []
+    for o in items:
+        status = o.status.value + ("?" if o.tentative and o.status.value != "tentative" else "")
+        rows.append((o.when_label(), _local(o, reader), _left(o, reader), status, o.kind.value,
+                     o.title))
+    return table(rows, ("WHEN (CALL'S ZONE)", f"YOUR TIME ({zone})", "LEFT", "STATUS", "KIND",
+                        "ITEM"))
+
+
+def calls_table(items: Sequence[CallSummary], reader: datetime) -> str:
+    """The `tracker calls` table."""
+    rows = []
+    for c in items:
+        r = c.rule
+        model = r.submission.value if r.submission else r.type.value
+        nxt = c.next_cutoff.when_label() if c.next_cutoff else "—"
+        if c.next_cutoff and c.next_cutoff.tentative:
+            nxt += " (tentative)"
+        budget = c.budget.label() if c.budget else "—"
+        rows.append((r.id, c.state, model, nxt, budget, r.title))
+    return table(rows, ("ID", "STATUS", "MODEL", "NEXT CUT-OFF", "BUDGET", "TITLE"))
+
+
+def _line(label: str, value: object) -> str:
+    return f"{label + ':':<14}{value}"
+
+
+def detail(d: CallDetail, reader: datetime) -> str:
+    """Everything about one call, for `tracker show`."""
+    r = d.rule
+    out = [r.title, "=" * len(r.title), _line("id", r.id)]
+    if r.identifiers:
+        out.append(_line("identifiers", ", ".join(r.identifiers)))
+    for label, value in (("funder", r.funder), ("programmes", ", ".join(r.programmes)),
+                         ("url", r.url), ("tags", ", ".join(r.tags))):
+        if value:
+            out.append(_line(label, value))
+    out.append(_line("status", d.state))
+    if r.submission:
+        out.append(_line("submission", r.submission.value))
+    if r.opens or r.closes:
+        closes = at_deadline(r, r.closes).strftime("%Y-%m-%d %H:%M %Z") if r.closes else "—"
+        out.append(_line("open", f"{r.opens or '—'} to {closes}"))
+    out.append(_line("deadlines", f"{r.deadline_time.strftime('%H:%M')} {r.timezone}"))
+    if r.cutoffs.condition:
+        out.append(_line("condition", r.cutoffs.condition))
+    if d.budget:
+        b = d.budget
+        out.append(_line("budget", b.label() + (f" — {b.note}" if b.note else "")))
+        for p in b.parts:
+            amount = f"{b.currency} {p.amount:,}" if p.amount is not None else "amount not given"
+            out.append(f"{'':14}- {p.name}: {amount}" + (f" ({p.note})" if p.note else ""))
+        if b.remaining is not None:
+            out.append(_line("remaining", f"{b.currency} {b.remaining:,}"))
+    if r.summary:
+        out += ["", r.summary]
+    out += ["", "Dates", "-----"]
+    for o in d.occurrences:
+        extra = f"  (moved from {o.original:%Y-%m-%d %H:%M})" if isinstance(o.original, datetime) \
+            else f"  (moved from {o.original})" if o.original else ""
+        flag = " (tentative)" if o.tentative else ""
+        out.append(f"{o.when_label():<26}{o.status.value + flag:<22}{o.title}{extra}")
+        if o.note:
+            out.append(f"{'':26}{o.note}")
+    if d.amendments:
+        out += ["", "Amendments", "----------"]
+        for a in d.amendments:
+            target = a.cutoff.isoformat() if a.cutoff else a.milestone or ""
+            to = f" -> {a.to.key() if hasattr(a.to, 'key') else a.to}" if a.to else ""
+            src = f" [{a.source}]" if a.source else ""
+            out.append(f"{a.announced}  {a.action.value} {target}{to}{src}"
+                       + (f" — {a.note}" if a.note else ""))
+    if r.sources:
+        out += ["", "Sources", "-------"]
+        for s in r.sources.values():
+            tag = " (secondary)" if s.secondary else ""
+            out.append(f"[{s.key}] {s.title}{tag}" + (f" — {s.url}" if s.url else ""))
+    return "\n".join(out)

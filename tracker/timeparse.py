@@ -1,0 +1,51 @@
+"""Parse what users type for dates, durations and zones; errors say what to write instead."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dateutil.relativedelta import relativedelta
+
+from tracker.errors import UsageError
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([dwmy])\s*$", re.IGNORECASE)
+
+
+def parse_day(text: str, option: str = "date") -> date:
+    """'2024-10-01' -> date; anything else is a UsageError naming the option."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f"{option}: '{text}' is not a date; write YYYY-MM-DD, "
+                         "e.g. 2024-10-01") from None
+
+
+def parse_within(text: str, today: date) -> date:
+    """'90d', '12w', '6m', '1y' -> the last day of that window from `today`."""
+    m = _DURATION.match(text)
+    if not m:
+        raise UsageError(f"--within: '{text}' is not a duration; write e.g. 90d, 12w, 6m or 1y")
+    n, unit = int(m.group(1)), m.group(2).lower()
+    if unit == "d":
+        return today + timedelta(days=n)
+    if unit == "w":
+        return today + timedelta(weeks=n)
+    delta = relativedelta(months=n) if unit == "m" else relativedelta(years=n)
+    result: date = today + delta
+    return result
+
+
+def parse_zone(name: str, option: str = "--tz") -> ZoneInfo:
+    """An IANA zone, or a UsageError."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(f"{option}: unknown time zone '{name}'; use an IANA name such as "
+                         "Europe/Brussels or America/New_York") from None
+
+
+def start_of_day(day: date, zone: ZoneInfo) -> datetime:
+    """Midnight of `day` in `zone`: what '--as-of DAY' means."""
+    return datetime(day.year, day.month, day.day, tzinfo=zone)
