@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import typer
 
 from tracker import feeds, output, service
+from tracker import store as db
 from tracker.config import SETTINGS, Settings, load_settings
 from tracker.errors import RuleError, TrackerError
 from tracker.timeparse import parse_day, parse_within, parse_zone, start_of_day
@@ -126,11 +128,15 @@ def deadlines(
         raise typer.BadParameter("give --within or --until, not both")
     last = parse_within(within, now.date()) if within else \
         parse_day(until, "--until") if until else None
-    rules = service.rules_from(settings.seeds)
     query = service.Query(now=now, until=last, calls=tuple(call or ()),
                           kinds=service.parse_kinds(kind or ()), tags=tuple(tag or ()),
                           include_past=show_all)
-    items = service.deadlines(rules, query)
+    if as_of:  # the list as it stood on a past day comes from the rules themselves
+        items = service.deadlines(service.rules_from(settings.seeds), query)
+    else:
+        store = open_store(settings)
+        service.ensure_synced(store, settings.seeds, now)
+        items = service.stored_deadlines(store, query)
     if fmt is Format.json:
         typer.echo(output.as_json(items, now))
     elif fmt is Format.csv:
@@ -176,6 +182,65 @@ def check(
     if problems:
         raise RuleError(problems)
     typer.echo(f"OK: {len(rules)} rule file(s) valid.")
+
+
+def open_store(settings: Settings) -> db.Store:
+    """The configured store, created or upgraded on first use."""
+    return db.open_store(settings.database_url)
+
+
+@command("sync", "tracker sync")
+def sync(ctx: typer.Context) -> None:
+    """Load every rule file and apply the differences to the store in one transaction."""
+    settings = settings_of(ctx)
+    store = open_store(settings)
+    pause = float(os.environ.get("TRACKER_TEST_SYNC_PAUSE", "0") or 0)  # crash tests only
+    report = service.sync(store, settings.seeds, datetime.now(UTC), pause)
+    if not report.wrote:
+        typer.echo("Up to date: nothing changed.")
+        return
+    typer.echo(f"Synced: {report.added} added, {report.changed} changed, "
+               f"{report.withdrawn} withdrawn.")
+
+
+@command("changes", "tracker changes --since 2025-01-01 --call ai-factories")
+def changes(
+    ctx: typer.Context,
+    since: Annotated[str | None, typer.Option(
+        "--since", metavar="DATE", help="Only changes detected on or after this day.")] = None,
+    call: Annotated[list[str] | None, typer.Option(
+        "--call", metavar="ID", help="Only this call; repeatable.")] = None,
+    tz: Tz = None,
+) -> None:
+    """List what changed: cut-offs moved, added, cancelled, budgets revised, with old and new."""
+    settings = settings_of(ctx)
+    now = reader_now(settings, None, tz)
+    store = open_store(settings)
+    service.ensure_synced(store, settings.seeds, datetime.now(UTC))
+    start = start_of_day(parse_day(since, "--since"), now.tzinfo) if since else None  # type: ignore[arg-type]
+    ids = [service.resolve_call(db.call_names(store), c) for c in call or ()]
+    typer.echo(output.changes_table(service.changes(store, start, ids), now))
+
+
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade", epilog="Example: TRACKER_DATABASE_URL=sqlite:///tracker.db "
+                "tracker db upgrade")
+@handled
+def db_upgrade(ctx: typer.Context) -> None:
+    """Create the database or upgrade it to this version's schema (history is kept)."""
+    settings = settings_of(ctx)
+    engine = db.make_engine(settings.database_url)
+    before = db.current_revision(engine)
+    db.upgrade(engine)
+    after = db.current_revision(engine)
+    where = db.mask_url(settings.database_url)
+    if before == after:
+        typer.echo(f"{where}: already at schema {after}.")
+    else:
+        typer.echo(f"{where}: upgraded schema {before or 'none'} -> {after}.")
 
 
 @command("config", "TRACKER_TIMEZONE=Europe/Paris tracker config")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from dateutil.rrule import DAILY, MONTHLY, WEEKLY, rrule
+from dateutil.relativedelta import relativedelta
 
 from tracker.models import (
     Action,
@@ -24,7 +24,6 @@ from tracker.models import (
 )
 
 MAX_RECURRENCES = 1000
-_FREQ = {"days": DAILY, "weeks": WEEKLY, "months": MONTHLY}
 
 
 @dataclass(frozen=True)
@@ -70,20 +69,21 @@ def shift_to_working_day(rule: Rule, day: date) -> date:
 
 
 def recurrence_dates(rule: Rule, limit: int = MAX_RECURRENCES + 1) -> list[date]:
-    """Dates of the cut-off recurrence (RRULE semantics), at most `limit` of them."""
+    """Dates of the cut-off recurrence, at most `limit` of them.
+
+    Months are counted from `first` and a missing day is clipped to the month's end
+    (31 Jan + 1 month = 28 Feb): RRULE would silently skip that month's cut-off.
+    """
     rec = rule.cutoffs.recurrence
     if rec is None:
         return []
-    start = datetime.combine(rec.first, time(0))
-    until = datetime.combine(rec.until, time(0)) if rec.until else None
-    count = min(rec.count, limit) if rec.count else None
-    rule_set = rrule(_FREQ[rec.unit], interval=rec.interval, dtstart=start, until=until,
-                     count=count if until is None else None)
     out: list[date] = []
-    for dt in rule_set:
-        out.append(dt.date())
-        if len(out) >= limit or (rec.count and len(out) >= rec.count):
+    while len(out) < limit and (rec.count is None or len(out) < rec.count):
+        step = len(out) * rec.interval
+        day: date = rec.first + relativedelta(**{rec.unit: step})
+        if rec.until is not None and day > rec.until:
             break
+        out.append(day)
     return out
 
 
@@ -276,7 +276,10 @@ def expand(rule: Rule, now: datetime) -> list[Occurrence]:
     out.extend(cutoffs)
     if rule.closes is not None:
         closing = at_deadline(rule, rule.closes)
-        if not any(c.start == closing for c in cutoffs if c.status is not Status.CANCELLED):
+        # a cut-off on the closing day is the call's last deadline: a separate "closes" entry
+        # at deadline_time would claim the call stays open after it (stage 2 at 12:00)
+        if not any(c.instant.astimezone(zone).date() == rule.closes
+                   for c in cutoffs if c.status is not Status.CANCELLED):
             out.append(Occurrence(
                 id=f"{rule.id}/closing", call_id=rule.id, call_title=rule.title,
                 kind=Kind.CLOSING, title=f"{rule.title} — closes", start=closing,

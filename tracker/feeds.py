@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from icalendar import Calendar, Event, Timezone
 
-from tracker.models import FuzzyDate, Occurrence, Precision, Status
+from tracker.models import FuzzyDate, Occurrence, Precision, Revision, Status
 
 PRODID = "-//grant-tracker//tracker//EN"
 UID_DOMAIN = "grant-tracker"
-
-
-@dataclass(frozen=True)
-class Revision:
-    """What the store knows of an occurrence's history: the feed's SEQUENCE and LAST-MODIFIED."""
-
-    sequence: int
-    modified: datetime
 
 
 def vtimezone(tzid: str, first: date, last: date) -> Timezone:

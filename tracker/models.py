@@ -301,3 +301,11 @@ class Occurrence:
         if self.precision is Precision.DAY:
             return self.start.isoformat()
         return FuzzyDate(self.start, self.precision).label()
+
+
+@dataclass(frozen=True)
+class Revision:
+    """What the store knows of an occurrence's history: a feed's SEQUENCE and LAST-MODIFIED."""
+
+    sequence: int
+    modified: datetime

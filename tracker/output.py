@@ -12,6 +12,7 @@ from typing import Any
 from tracker.expand import at_deadline
 from tracker.models import Occurrence
 from tracker.service import CallDetail, CallSummary, days_left
+from tracker.store import Change
 
 FIELDS = ("id", "call", "kind", "title", "start", "end", "timezone", "local_start", "status",
           "tentative", "precision", "when", "days_left", "moved_from", "url", "source", "note",
@@ -82,10 +83,14 @@ def table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
 
 def _left(o: Occurrence, reader: datetime) -> str:
     n = days_left(o, reader)
-    approx = "~" if o.all_day and o.end is not None else ""
+    if o.end is not None:  # a month, quarter or year: from its first to its last day
+        last = (o.end - reader.date()).days
+        if last < 0:
+            return f"{-last}d ago"
+        return f"≤{last}d" if n <= 0 else f"{n}–{last}d"
     if n == 0:
         return "today"
-    return f"{approx}{n}d" if n > 0 else f"{approx}{-n}d ago"
+    return f"{n}d" if n > 0 else f"{-n}d ago"
 
 
 def deadlines_table(items: Sequence[Occurrence], reader: datetime) -> str:
@@ -95,7 +100,9 @@ def deadlines_table(items: Sequence[Occurrence], reader: datetime) -> str:
     zone = str(reader.tzinfo)
     rows = []
     for o in items:
-        status = o.status.value + ("?" if o.tentative and o.status.value != "tentative" else "")
+        status = o.status.value
+        if o.tentative and o.status.value != "tentative":
+            status += " (tentative)"
         rows.append((o.when_label(), _local(o, reader), _left(o, reader), status, o.kind.value,
                      o.title))
     return table(rows, ("WHEN (CALL'S ZONE)", f"YOUR TIME ({zone})", "LEFT", "STATUS", "KIND",
@@ -171,3 +178,36 @@ def detail(d: CallDetail, reader: datetime) -> str:
             tag = " (secondary)" if s.secondary else ""
             out.append(f"[{s.key}] {s.title}{tag}" + (f" — {s.url}" if s.url else ""))
     return "\n".join(out)
+
+
+FIELD_NAMES = {"start_local": "date", "budget_amount": "budget", "budget_remaining": "remaining",
+               "budget_currency": "currency", "moved_from": "moved from"}
+
+
+def _value(text: str, reader: datetime) -> str:
+    if "T" in text and text[:4].isdigit():
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            return text
+        return moment.strftime("%Y-%m-%d %H:%M %z")
+    return text
+
+
+def changes_table(items: Sequence[Change], reader: datetime) -> str:
+    """The `tracker changes` table: when detected, what, old -> new."""
+    if not items:
+        return "No changes recorded in that period."
+    rows = []
+    for c in items:
+        if c.field == "moved_from":
+            continue  # implied by the 'date' line of the same move
+        when = c.detected_at.astimezone(reader.tzinfo).strftime("%Y-%m-%d %H:%M") \
+            if c.detected_at else ""
+        what = FIELD_NAMES.get(c.field, c.field)
+        if c.change in ("added", "withdrawn", "restored"):
+            detail = c.new
+        else:
+            detail = f"{what}: {_value(c.old, reader) or '—'} -> {_value(c.new, reader) or '—'}"
+        rows.append((when, c.change, c.entity_id, detail))
+    return table(rows, ("DETECTED", "CHANGE", "ITEM", "DETAIL"))

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
+from tracker import store as db
 from tracker.errors import NotFoundError, Problem, UsageError
 from tracker.expand import amendments_known, budget_as_of, call_state, expand, expand_all
 from tracker.models import Amendment, Budget, Kind, Occurrence, Rule, Status
-from tracker.rules import check_files, load_rules
+from tracker.rules import check_files, load_rules, rule_files
 
 
 @dataclass(frozen=True)
@@ -69,15 +71,22 @@ def check(paths: Sequence[Path]) -> tuple[list[Rule], list[Problem]]:
     return check_files(paths)
 
 
-def find_rule(rules: Sequence[Rule], name: str) -> Rule:
-    """The rule with this id or official identifier, or NotFoundError with a suggestion."""
-    for rule in rules:
-        if rule.matches(name):
-            return rule
-    names = [r.id for r in rules] + [i for r in rules for i in r.identifiers]
+def resolve_call(known: Sequence[tuple[str, Sequence[str]]], name: str) -> str:
+    """The call id for an id or official identifier, or NotFoundError with a suggestion."""
+    low = name.lower()
+    for cid, identifiers in known:
+        if low == cid.lower() or low in (i.lower() for i in identifiers):
+            return cid
+    names = [c for c, _ in known] + [i for _, ids in known for i in ids]
     near = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
     hint = f" Did you mean '{near[0]}'?" if near else " 'tracker calls' lists them."
     raise NotFoundError(f"No call with id '{name}'.{hint}")
+
+
+def find_rule(rules: Sequence[Rule], name: str) -> Rule:
+    """The rule with this id or official identifier, or NotFoundError with a suggestion."""
+    cid = resolve_call([(r.id, r.identifiers) for r in rules], name)
+    return next(r for r in rules if r.id == cid)
 
 
 def is_upcoming(o: Occurrence, now: datetime) -> bool:
@@ -87,9 +96,8 @@ def is_upcoming(o: Occurrence, now: datetime) -> bool:
     return o.instant >= now
 
 
-def select(items: Iterable[Occurrence], rules: Sequence[Rule], q: Query) -> list[Occurrence]:
-    """Filter occurrences by the query; tags match if any tag matches (OR)."""
-    ids = {find_rule(rules, c).id for c in q.calls}
+def select(items: Iterable[Occurrence], ids: set[str], q: Query) -> list[Occurrence]:
+    """Filter occurrences (of the calls `ids`, if any) by the query; tags match with OR."""
     tags = {t.lower() for t in q.tags}
     out = []
     for o in items:
@@ -109,7 +117,8 @@ def select(items: Iterable[Occurrence], rules: Sequence[Rule], q: Query) -> list
 
 def deadlines(rules: Sequence[Rule], q: Query) -> list[Occurrence]:
     """What is coming (or everything, with include_past), as known on q.now."""
-    return select(expand_all(list(rules), q.now), rules, q)
+    ids = {find_rule(rules, c).id for c in q.calls}
+    return select(expand_all(list(rules), q.now), ids, q)
 
 
 def calls(rules: Sequence[Rule], now: datetime) -> list[CallSummary]:
@@ -137,3 +146,48 @@ def days_left(o: Occurrence, now: datetime) -> int:
     if isinstance(o.start, datetime):
         return (o.start.astimezone(now.tzinfo).date() - now.date()).days
     return (o.start - now.date()).days
+
+
+def fingerprint(paths: Sequence[Path]) -> str:
+    """A hash of every rule file's name and content: tells whether the store is up to date."""
+    h = hashlib.sha256()
+    for f in rule_files(paths):
+        h.update(str(f.resolve()).encode() + b"\0")
+        try:
+            h.update(f.read_bytes())
+        except OSError:
+            h.update(b"<unreadable>")
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def sync(store: db.Store, paths: Sequence[Path], now: datetime,
+         pause_before_commit: float = 0.0) -> db.SyncReport:
+    """Load every rule (any error aborts before the database is touched) and apply the diff."""
+    rules = load_rules(paths)
+    return db.sync(store, rules, expand_all(rules, now), now, fingerprint(paths),
+                   pause_before_commit)
+
+
+def ensure_synced(store: db.Store, paths: Sequence[Path], now: datetime) -> db.SyncReport | None:
+    """Sync first when the seeds changed since the store last saw them."""
+    if db.is_stale(store, fingerprint(paths)):
+        return sync(store, paths, now)
+    return None
+
+
+def stored_deadlines(store: db.Store, q: Query) -> list[Occurrence]:
+    """Like `deadlines`, but read from the store (fast for large rule sets)."""
+    ids = tuple(sorted({resolve_call(db.call_names(store), c) for c in q.calls}))
+    until = None
+    if q.until is not None:  # a day of margin for zones; `select` applies the exact bound
+        until = datetime.combine(q.until + timedelta(days=2), time(0), q.now.tzinfo)
+    window = db.Window(since=None if q.include_past else q.now - timedelta(days=2), until=until,
+                       calls=ids, kinds=tuple(k.value for k in q.kinds))
+    return select(db.load_occurrences(store, window, q.now), set(ids), q)
+
+
+def changes(store: db.Store, since: datetime | None, call_ids: Sequence[str] = ()) \
+        -> list[db.Change]:
+    """What changed (moved, added, cancelled, budget revised), oldest first."""
+    return db.changes_since(store, since, call_ids)

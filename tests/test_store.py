@@ -1,0 +1,319 @@
+"""The store, run against SQLite and a real PostgreSQL server with one parametrized fixture."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from typer.testing import CliRunner
+
+from tests.pg import create_database, postgres_server
+from tracker import service
+from tracker import store as db
+from tracker.cli import app
+from tracker.errors import RuleError
+from tracker.models import Status
+
+NOW = datetime(2024, 10, 1, 12, 0, tzinfo=UTC)
+
+RULE = """\
+id = "rolling"
+title = "Rolling call"
+identifiers = ["TEST-2024-ROLL-01"]
+tags = ["ai"]
+opens = 2024-09-10
+closes = 2025-12-31
+submission = "multiple-cutoff"
+
+[cutoffs]
+first = 2024-11-04
+every = "3 months"
+until = 2025-12-31
+condition = "as long as funds are available"
+confirmed = [2024-11-04]
+
+[budget]
+amount = 1_000_000
+currency = "EUR"
+"""
+
+MOVE = """
+[[amendments]]
+action = "move"
+cutoff = 2025-02-04
+to = 2025-02-11
+announced = 2024-09-30
+source = "https://example.org/notice"
+"""
+
+
+@pytest.fixture(scope="session")
+def pg_base() -> Iterator[str]:
+    """One PostgreSQL server for the whole session."""
+    try:
+        with postgres_server() as url:
+            yield url
+    except FileNotFoundError as exc:
+        if os.environ.get("CI"):  # CI installs PostgreSQL: a skip there would hide a failure
+            pytest.fail(f"PostgreSQL is required in CI: {exc}")
+        pytest.skip(f"PostgreSQL tests skipped: {exc}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database on each back end."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'tracker.db'}"
+    base = request.getfixturevalue("pg_base")
+    return create_database(base, f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def seeds(tmp_path: Path) -> Path:
+    """A seeds folder with one rolling call."""
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    (folder / "rolling.toml").write_text(RULE)
+    return folder
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[db.Store]:
+    """An opened (migrated) store."""
+    s = db.open_store(db_url)
+    yield s
+    s.close()
+
+
+def cutoff(store: db.Store, day: str) -> dict[str, object]:
+    """The stored row of the rolling call's cut-off scheduled on `day`."""
+    row = db.occurrence_state(store, f"rolling/cutoff/{day}")
+    assert row is not None
+    return row
+
+
+def test_first_sync_inserts_and_second_writes_nothing(store: db.Store, seeds: Path) -> None:
+    first = service.sync(store, [seeds], NOW)
+    assert first.wrote and first.added == 1 + 1 + 5 + 1  # call, opening, 5 cut-offs, closing
+    before = db.counts(store)
+    again = service.sync(store, [seeds], NOW + timedelta(hours=1))
+    assert not again.wrote and again.total == 0
+    assert db.counts(store) == before
+    assert cutoff(store, "2024-11-04")["sequence"] == 0
+
+
+def test_moved_cutoff_keeps_id_raises_sequence_and_shows_both_dates(
+        store: db.Store, seeds: Path) -> None:
+    service.sync(store, [seeds], NOW)
+    old = cutoff(store, "2025-02-04")
+    (seeds / "rolling.toml").write_text(RULE + MOVE)
+    later = NOW + timedelta(days=1)
+    report = service.sync(store, [seeds], later)
+    assert report.changed == 1 and report.added == 0
+    new = cutoff(store, "2025-02-04")
+    assert new["sequence"] == old["sequence"] + 1  # type: ignore[operator]
+    assert new["start_local"] == "2025-02-11T17:00:00+01:00"
+    assert new["last_modified"] == later.replace(tzinfo=None)
+    moves = [c for c in service.changes(store, later) if c.change == "moved"]
+    dates = {c.field: (c.old, c.new) for c in moves}
+    assert dates["start_local"] == ("2025-02-04T17:00:00+01:00", "2025-02-11T17:00:00+01:00")
+    assert all(c.entity_id == "rolling/cutoff/2025-02-04" for c in moves)
+    assert all(c.source == "https://example.org/notice" for c in moves)
+    # the untouched cut-offs did not get a new revision
+    assert cutoff(store, "2025-05-04")["sequence"] == 0
+
+
+def test_removed_cutoff_is_withdrawn_not_deleted(store: db.Store, seeds: Path) -> None:
+    service.sync(store, [seeds], NOW)
+    (seeds / "rolling.toml").write_text(RULE.replace('until = 2025-12-31', 'until = 2025-06-30'))
+    report = service.sync(store, [seeds], NOW + timedelta(days=1))
+    assert report.withdrawn == 2  # 2025-08-04 and 2025-11-04
+    gone = cutoff(store, "2025-08-04")
+    assert gone["withdrawn"] is True and gone["sequence"] == 1 and gone["status"] == "withdrawn"
+    listed = service.stored_deadlines(store, service.Query(now=NOW))
+    assert "rolling/cutoff/2025-08-04" not in {o.id for o in listed}
+    kinds = [c.change for c in service.changes(store, NOW + timedelta(days=1))]
+    assert kinds.count("withdrawn") == 2
+    # putting it back restores the same row (same id), with a higher sequence
+    (seeds / "rolling.toml").write_text(RULE)
+    service.sync(store, [seeds], NOW + timedelta(days=2))
+    back = cutoff(store, "2025-08-04")
+    assert back["withdrawn"] is False and back["sequence"] == 2
+
+
+def test_cancellation_and_budget_revision_are_recorded(store: db.Store, seeds: Path) -> None:
+    service.sync(store, [seeds], NOW)
+    (seeds / "rolling.toml").write_text(RULE + """
+[[amendments]]
+action = "cancel"
+cutoff = 2025-11-04
+announced = 2024-09-30
+note = "funds exhausted"
+
+[[amendments]]
+action = "budget"
+remaining = 0
+announced = 2024-09-30
+""")
+    service.sync(store, [seeds], NOW + timedelta(days=1))
+    log = service.changes(store, None)
+    cancelled = [c for c in log if c.change == "cancelled"]
+    assert cancelled and cancelled[0].entity_id == "rolling/cutoff/2025-11-04"
+    budget = [c for c in log if c.change == "budget"]
+    assert [(c.field, c.old, c.new) for c in budget] == [("budget_remaining", "", "0")]
+    item = next(o for o in service.stored_deadlines(store, service.Query(now=NOW))
+                if o.id == "rolling/cutoff/2025-11-04")
+    assert item.status is Status.CANCELLED
+
+
+def test_broken_file_aborts_the_whole_sync(store: db.Store, seeds: Path) -> None:
+    service.sync(store, [seeds], NOW)
+    before = db.counts(store)
+    (seeds / "rolling.toml").write_text(RULE + MOVE)
+    (seeds / "broken.toml").write_text('id = "b"\ntitel = "x"\n')
+    with pytest.raises(RuleError) as err:
+        service.sync(store, [seeds], NOW + timedelta(days=1))
+    assert "broken.toml:2" in str(err.value)
+    assert db.counts(store) == before
+    assert cutoff(store, "2025-02-04")["sequence"] == 0
+
+
+def test_listing_from_store_matches_expansion(store: db.Store, seeds: Path) -> None:
+    service.sync(store, [seeds], NOW)
+    rules = service.rules_from([seeds])
+    for query in (service.Query(now=NOW), service.Query(now=NOW, include_past=True),
+                  service.Query(now=datetime(2025, 6, 1, tzinfo=UTC)),
+                  service.Query(now=NOW, calls=("TEST-2024-ROLL-01",), tags=("ai",))):
+        expected = service.deadlines(rules, query)
+        got = service.stored_deadlines(store, query)
+        assert [(o.id, o.start, o.status) for o in got] == \
+            [(o.id, o.start, o.status) for o in expected]
+
+
+def test_schema_matches_the_code(store: db.Store) -> None:
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+    assert diff == []
+
+
+def test_database_from_first_migration_upgrades_with_history(db_url: str, seeds: Path) -> None:
+    engine = db.make_engine(db_url)
+    db.upgrade(engine, "0001")
+    stamp = datetime(2024, 9, 1)
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO calls (id, type, title, timezone, first_seen, last_modified, revision) "
+            "VALUES ('rolling', 'call', 'Old title', 'Europe/Brussels', :s, :s, 3)"), {"s": stamp})
+        conn.execute(sa.text(
+            "INSERT INTO revisions (entity, entity_id, call_id, change, field, old, new, "
+            "detected_at) VALUES ('call', 'rolling', 'rolling', 'changed', 'title', 'A', "
+            "'Old title', :s)"), {"s": stamp})
+    engine.dispose()
+    assert db.current_revision(db.make_engine(db_url)) == "0001"
+    store = db.open_store(db_url)
+    assert db.current_revision(store.engine) == db.head_revision() != "0001"
+    old = service.changes(store, None)
+    assert [(c.field, c.old, c.new) for c in old] == [("title", "A", "Old title")]
+    service.sync(store, [seeds], NOW)
+    log = service.changes(store, None)
+    assert log[0].new == "Old title"  # history intact, new history appended
+    title = [c for c in log if c.field == "title" and c.new == "Rolling call"]
+    assert title and title[0].old == "Old title"
+    with store.read() as conn:
+        rev = conn.execute(sa.text("SELECT revision FROM calls WHERE id='rolling'")).scalar()
+    assert rev == 4
+    store.close()
+
+
+def _cli(db_url: str, seeds: Path, *args: str, **env: str) -> subprocess.Popen[str]:
+    environ = {**os.environ, "TRACKER_DATABASE_URL": db_url, "TRACKER_SEEDS": str(seeds), **env}
+    return subprocess.Popen([sys.executable, "-m", "tracker", *args], env=environ, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _wait_for_line(proc: subprocess.Popen[str], needle: str, seconds: float = 30) -> None:
+    assert proc.stderr is not None
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if needle in line:
+            return
+        if not line and proc.poll() is not None:
+            break
+    raise AssertionError(f"the sync never reached '{needle}'")
+
+
+def test_sync_killed_mid_way_leaves_old_state(store: db.Store, db_url: str, seeds: Path) -> None:
+    service.sync(store, [seeds], NOW)
+    before = db.counts(store)
+    (seeds / "rolling.toml").write_text(RULE + MOVE)
+    proc = _cli(db_url, seeds, "sync", TRACKER_TEST_SYNC_PAUSE="60")
+    _wait_for_line(proc, "holding the sync transaction open")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    store.engine.dispose()  # forget pooled connections: PostgreSQL may still be aborting
+    assert db.counts(store) == before
+    assert cutoff(store, "2025-02-04")["sequence"] == 0
+    # and the next sync applies the change exactly once
+    assert service.sync(store, [seeds], NOW).changed == 1
+
+
+def test_two_syncs_at_once_do_not_duplicate(store: db.Store, db_url: str, seeds: Path) -> None:
+    service.sync(store, [seeds], NOW)
+    (seeds / "rolling.toml").write_text(RULE + MOVE)
+    first = _cli(db_url, seeds, "sync", TRACKER_TEST_SYNC_PAUSE="2")
+    _wait_for_line(first, "holding the sync transaction open")
+    second = _cli(db_url, seeds, "sync")
+    out1, err1 = first.communicate(timeout=60)
+    out2, err2 = second.communicate(timeout=60)
+    assert first.returncode == 0, err1
+    assert second.returncode == 0, err2
+    assert "1 changed" in out1
+    assert "Up to date" in out2  # it waited for the lock, then found nothing to do
+    assert cutoff(store, "2025-02-04")["sequence"] == 1
+    assert len([c for c in service.changes(store, None) if c.field == "start_local"]) == 1
+
+
+def test_cli_sync_then_changes_shows_the_move(db_url: str, seeds: Path) -> None:
+    runner = CliRunner()
+    env = {"TRACKER_DATABASE_URL": db_url, "TRACKER_SEEDS": str(seeds)}
+    assert runner.invoke(app, ["sync"], env=env).exit_code == 0
+    (seeds / "rolling.toml").write_text(RULE + MOVE)
+    result = runner.invoke(app, ["sync"], env=env)
+    assert result.exit_code == 0 and "1 changed" in result.output
+    result = runner.invoke(app, ["changes", "--call", "rolling"], env=env)
+    assert result.exit_code == 0
+    line = next(x for x in result.output.splitlines() if "moved" in x)
+    assert "rolling/cutoff/2025-02-04" in line
+    assert "2025-02-04 17:00" in line and "2025-02-11 17:00" in line
+
+
+def test_deadlines_syncs_first_when_seeds_are_newer(db_url: str, seeds: Path) -> None:
+    runner = CliRunner()
+    env = {"TRACKER_DATABASE_URL": db_url, "TRACKER_SEEDS": str(seeds), "TZ": "UTC"}
+    out = runner.invoke(app, ["deadlines", "--all", "-f", "json"], env=env)
+    assert out.exit_code == 0, out.output
+    assert "2025-02-04T17:00:00+01:00" in out.output
+    (seeds / "rolling.toml").write_text(RULE + MOVE)
+    out = runner.invoke(app, ["deadlines", "--all", "-f", "json"], env=env)
+    assert "2025-02-11T17:00:00+01:00" in out.output
+    assert "2025-02-04T17:00:00+01:00" in out.output  # as moved_from
+
+
+def test_db_upgrade_command(db_url: str) -> None:
+    result = CliRunner().invoke(app, ["db", "upgrade"], env={"TRACKER_DATABASE_URL": db_url})
+    assert result.exit_code == 0, result.output
+    assert f"-> {db.head_revision()}" in result.output
+    again = CliRunner().invoke(app, ["db", "upgrade"], env={"TRACKER_DATABASE_URL": db_url})
+    assert "already at schema" in again.output
