@@ -87,7 +87,7 @@ def _left(o: Occurrence, reader: datetime) -> str:
         last = (o.end - reader.date()).days
         if last < 0:
             return f"{-last}d ago"
-        return f"≤{last}d" if n <= 0 else f"{n}–{last}d"
+        return f"≤{last}d" if n <= 0 else f"{n}-{last}d"
     if n == 0:
         return "today"
     return f"{n}d" if n > 0 else f"{-n}d ago"
