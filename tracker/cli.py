@@ -13,7 +13,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 
-from tracker import feeds, output, service
+from tracker import feeds, feedset, output, service
 from tracker import store as db
 from tracker.config import SETTINGS, Settings, load_settings
 from tracker.errors import RuleError, TrackerError
@@ -220,6 +220,45 @@ def changes(
     start = start_of_day(parse_day(since, "--since"), now.tzinfo) if since else None  # type: ignore[arg-type]
     ids = [service.resolve_call(db.call_names(store), c) for c in call or ()]
     typer.echo(output.changes_table(service.changes(store, start, ids), now))
+
+
+feeds_app = typer.Typer(help="iCal feeds.", no_args_is_help=True)
+app.add_typer(feeds_app, name="feeds")
+
+
+@feeds_app.command("build", epilog="Example: tracker feeds build --out public/calendars")
+@handled
+def feeds_build(
+    ctx: typer.Context,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Folder to write to (default: setting 'calendars').", file_okay=False)]
+    = None,
+) -> None:
+    """Write the feeds (everything, milestones, one per call, tag and programme) and index.json."""
+    settings = settings_of(ctx)
+    store = open_store(settings)
+    service.ensure_synced(store, settings.seeds, datetime.now(UTC))
+    folder = out or settings.calendars
+    report = feedset.build(store, folder, settings.base_url)
+    typer.echo(f"{folder}: {len(report.written)} file(s) written, "
+               f"{len(report.unchanged)} unchanged.")
+
+
+@command("serve", "TRACKER_BASE_URL=https://grants.example.org tracker serve --port 8080")
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8080,
+) -> None:
+    """Serve the feeds over HTTP (ETag, 304, gzip, ?call=&tag=&kind= filters) and an index page."""
+    from tracker import server
+
+    settings = settings_of(ctx)
+    store = open_store(settings)
+    service.ensure_synced(store, settings.seeds, datetime.now(UTC))
+    feedset.build(store, settings.calendars, settings.base_url)
+    typer.echo(f"Serving {settings.base_url}/ on http://{host}:{port}/ (Ctrl+C stops)")
+    server.serve(store, settings.calendars, settings.base_url, host, port)
 
 
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)

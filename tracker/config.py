@@ -69,6 +69,18 @@ def _text(value: Any, base: Path | None) -> str:
     return value
 
 
+def _path(value: Any, base: Path | None) -> Path:
+    p = Path(_text(value, base)).expanduser()
+    return p if p.is_absolute() or base is None else base / p
+
+
+def _base_url(value: Any, base: Path | None) -> str:
+    url = _text(value, base).rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise ValueError("expected an http:// or https:// URL, e.g. https://grants.example.org")
+    return url
+
+
 def _db_url(value: Any, base: Path | None) -> str:
     url = _text(value, base)
     if "://" not in url:
@@ -105,6 +117,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Your time zone, used to show deadlines beside the call's own zone."),
     Setting("database_url", _db_url, _default_db,
             "SQLAlchemy URL of the store (SQLite file by default, or PostgreSQL).", secret=True),
+    Setting("calendars", _path, lambda: Path("calendars"),
+            "Folder where 'tracker feeds build' writes the .ics feeds and index.json."),
+    Setting("base_url", _base_url, lambda: "http://127.0.0.1:8080",
+            "Public base URL of the server, used in links and subscribe buttons."),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -126,6 +142,16 @@ class Settings:
     def timezone(self) -> str:
         """The reader's zone."""
         return str(self.values["timezone"])
+
+    @property
+    def calendars(self) -> Path:
+        """Where feeds are written."""
+        return Path(self.values["calendars"])
+
+    @property
+    def base_url(self) -> str:
+        """Public base URL, no trailing slash."""
+        return str(self.values["base_url"])
 
     @property
     def database_url(self) -> str:

@@ -53,19 +53,23 @@ def is_working_day(day: date, holidays: tuple[date, ...]) -> bool:
 
 
 def shift_to_working_day(rule: Rule, day: date) -> date:
-    """Apply the rule's business-day policy; never shift past the closing date."""
+    """Apply the rule's business-day policy, never leaving the open period.
+
+    When the policy's direction leaves it (past 'closes', before 'opens'), the other direction
+    is tried; when both do, the cut-off stays on its day.
+    """
     policy, holidays = rule.cutoffs.business_days, rule.cutoffs.holidays
     if policy is BusinessDays.STAY or is_working_day(day, holidays):
         return day
-    step = 1 if policy is BusinessDays.NEXT else -1
-    moved = day
-    while not is_working_day(moved, holidays):
-        moved += timedelta(days=step)
-    if rule.closes is not None and moved > rule.closes:
+    first = 1 if policy is BusinessDays.NEXT else -1
+    for step in (first, -first):
         moved = day
         while not is_working_day(moved, holidays):
-            moved -= timedelta(days=1)
-    return moved
+            moved += timedelta(days=step)
+        if (rule.opens is None or moved >= rule.opens) and \
+                (rule.closes is None or moved <= rule.closes):
+            return moved
+    return day
 
 
 def recurrence_dates(rule: Rule, limit: int = MAX_RECURRENCES + 1) -> list[date]:

@@ -274,6 +274,15 @@ class Occurrence:
     tags: tuple[str, ...] = ()
 
     @property
+    def standing(self) -> Status:
+        """The status without the passage of time: what a feed or the store records."""
+        if self.status is not Status.PASSED:
+            return self.status
+        if self.original is not None:
+            return Status.MOVED
+        return Status.TENTATIVE if self.tentative else Status.CONFIRMED
+
+    @property
     def all_day(self) -> bool:
         """True for date-only occurrences (milestones)."""
         return not isinstance(self.start, datetime)

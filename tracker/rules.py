@@ -460,6 +460,11 @@ def _amendments(c: _Checker, data: dict[str, Any], sources: dict[str, Source]) \
     return tuple(out)
 
 
+def _nearest(days: list[date], target: date, n: int = 8) -> list[date]:
+    """The `n` days nearest `target`, in date order."""
+    return sorted(sorted(days, key=lambda d: abs((d - target).days))[:n])
+
+
 def _check_schedule(c: _Checker, rule: Rule) -> None:
     """Cross-field checks that need the whole rule: open period, references, recurrences."""
     rec = rule.cutoffs.recurrence
@@ -498,7 +503,10 @@ def _check_schedule(c: _Checker, rule: Rule) -> None:
                 b.action is Action.ADD and isinstance(b.to, date) and
                 (b.to.date() if isinstance(b.to, datetime) else b.to) == a.cutoff
                 for b in rule.amendments):
-            listed = ", ".join(s.scheduled.isoformat() for s in slots[:8]) or "none"
+            # the scheduled dates nearest the one written: a typo late in a long series
+            # must still show the date that was meant
+            near_days = _nearest([s.scheduled for s in slots], a.cutoff)
+            listed = ", ".join(d.isoformat() for d in near_days) or "none"
             c.error(f"{where}.cutoff", f"no cut-off is scheduled on {a.cutoff}",
                     f"use a date as scheduled: {listed}")
         if a.milestone and a.milestone not in keys:

@@ -50,6 +50,7 @@ calls = sa.Table(
     sa.Column("revision", sa.Integer, nullable=False, server_default="0"),
     sa.Column("first_seen", sa.DateTime, nullable=False),
     sa.Column("last_modified", sa.DateTime, nullable=False),
+    sa.Column("programmes", sa.Text, nullable=False, server_default=""),
 )
 
 call_tags = sa.Table(
@@ -113,7 +114,8 @@ sync_runs = sa.Table(
 OCC_FIELDS = ("call_id", "kind", "title", "start_local", "all_day", "end_date", "timezone",
               "precision", "tentative", "status", "moved_from", "url", "source", "note")
 CALL_FIELDS = ("type", "title", "identifiers", "funder", "url", "timezone", "submission",
-               "opens", "closes", "budget_amount", "budget_currency", "budget_remaining")
+               "opens", "closes", "budget_amount", "budget_currency", "budget_remaining",
+               "programmes")
 
 
 def utc_naive(moment: datetime) -> datetime:
@@ -252,11 +254,7 @@ def _moment_text(value: datetime | date | None) -> str:
 
 def occurrence_row(o: Occurrence) -> dict[str, Any]:
     """The stored, day-independent form of an occurrence ('passed' is computed when read)."""
-    status = o.status
-    if status is Status.PASSED:
-        status = Status.TENTATIVE if o.tentative else Status.CONFIRMED
-        if o.original is not None:
-            status = Status.MOVED
+    status = o.standing
     if isinstance(o.start, datetime):
         last = o.start
     else:
@@ -283,7 +281,7 @@ def call_row(rule: Rule, today: date) -> dict[str, Any]:
         "budget_amount": budget.amount if budget else None,
         "budget_currency": budget.currency if budget else "",
         "budget_remaining": budget.remaining if budget else None,
-        "source_file": rule.path,
+        "source_file": rule.path, "programmes": "\n".join(rule.programmes),
     }
 
 
@@ -578,3 +576,62 @@ def wait_for(url: str, seconds: float = 10.0) -> None:
             if _time.monotonic() > deadline:
                 raise
             _time.sleep(0.2)
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """A stored call, as feeds and digests describe it."""
+
+    id: str
+    type: str
+    title: str
+    url: str
+    funder: str
+    programmes: tuple[str, ...]
+    tags: tuple[str, ...]
+    budget_amount: int | None
+    budget_currency: str
+    budget_remaining: int | None
+    withdrawn: bool
+
+    def budget_label(self) -> str:
+        """'EUR 1,000,000,000 (remaining EUR 0)' or ''."""
+        if self.budget_amount is None:
+            return ""
+        text = f"{self.budget_currency} {self.budget_amount:,}"
+        if self.budget_remaining is not None:
+            text += f" (remaining {self.budget_currency} {self.budget_remaining:,})"
+        return text
+
+
+def load_calls(store: Store) -> dict[str, CallRecord]:
+    """Every stored call by id."""
+    with store.read() as conn:
+        tag_map: dict[str, list[str]] = {}
+        for r in conn.execute(sa.select(call_tags).order_by(call_tags.c.tag)):
+            tag_map.setdefault(r.call_id, []).append(r.tag)
+        return {r.id: CallRecord(
+            r.id, r.type, r.title, r.url, r.funder,
+            tuple(p for p in r.programmes.split("\n") if p), tuple(tag_map.get(r.id, ())),
+            r.budget_amount, r.budget_currency, r.budget_remaining, r.withdrawn,
+        ) for r in conn.execute(sa.select(calls).order_by(calls.c.id))}
+
+
+def last_changes(store: Store) -> dict[str, Change]:
+    """The latest change (other than 'added') of each occurrence, for a feed's DESCRIPTION."""
+    q = (sa.select(revisions).where(revisions.c.entity == "occurrence")
+         .where(revisions.c.change != "added").where(revisions.c.field != "moved_from")
+         .order_by(revisions.c.id))
+    out: dict[str, Change] = {}
+    with store.read() as conn:
+        for r in conn.execute(q):
+            out[r.entity_id] = Change(r.entity, r.entity_id, r.call_id, r.change, r.field, r.old,
+                                      r.new, from_utc_naive(r.detected_at), r.source)
+    return out
+
+
+def state_token(store: Store) -> str:
+    """Changes whenever anything a feed shows changes (the last sync run's id)."""
+    with store.read() as conn:
+        row = conn.execute(sa.select(sa.func.max(sync_runs.c.id))).scalar()
+    return str(row or 0)
