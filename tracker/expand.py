@@ -317,9 +317,12 @@ def call_state(rule: Rule, now: datetime) -> str:
     today = now.astimezone(rule.zone).date()
     if rule.opens is not None and today < rule.opens:
         return "forthcoming"
-    if rule.closes is not None and now > at_deadline(rule, rule.closes):
-        return "closed"
     cut = [o for o in _cutoffs(rule, now) if o.status is not Status.CANCELLED]
+    if rule.closes is not None:
+        # a cut-off on the closing day is the last deadline (as in `expand`), whatever its hour
+        last_day = [o.instant for o in cut if o.instant.astimezone(rule.zone).date() == rule.closes]
+        if now > (max(last_day) if last_day else at_deadline(rule, rule.closes)):
+            return "closed"
     if rule.closes is None and cut and all(o.status is Status.PASSED for o in cut):
         return "closed"
     return "open"

@@ -1,0 +1,59 @@
+"""Test helpers: where the test rule files live, how to load them, where keys sit in them."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from tracker.models import Occurrence, Rule
+from tracker.rules import parse_rule
+
+DATA = Path(__file__).parent / "data"
+BRUSSELS = ZoneInfo("Europe/Brussels")
+GOOD_FILES = ("recurring_tentative.toml", "single.toml", "two_stage.toml", "business_days.toml")
+
+
+def data_text(name: str) -> str:
+    """The text of a file in tests/data."""
+    return (DATA / name).read_text(encoding="utf-8")
+
+
+def parse_ok(text: str, path: str = "test.toml") -> Rule:
+    """Parse rule text that must be valid; fail with every problem otherwise."""
+    rule, problems = parse_rule(text, path)
+    assert not problems, "\n".join(str(p) for p in problems)
+    assert rule is not None
+    return rule
+
+
+def load(name: str) -> Rule:
+    """A valid rule from tests/data."""
+    return parse_ok(data_text(name), str(DATA / name))
+
+
+def line_of(text: str, key: str, after: str | None = None, nth: int = 1) -> int:
+    """1-based line of the first `key = ...` line after the nth line matching `after`, if given."""
+    lines = text.splitlines()
+    start = 0
+    if after is not None:
+        headers = [i for i, line in enumerate(lines) if re.match(after, line.strip())]
+        start = headers[nth - 1] + 1
+    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+    for i in range(start, len(lines)):
+        if pattern.match(lines[i]):
+            return i + 1
+    raise AssertionError(f"no line '{key} = ...' in the text")
+
+
+def at(day: date, hour: int = 0, minute: int = 0, zone: ZoneInfo = BRUSSELS) -> datetime:
+    """An aware moment in a zone (Brussels by default)."""
+    return datetime.combine(day, time(hour, minute), zone)
+
+
+def by_id(items: list[Occurrence]) -> dict[str, Occurrence]:
+    """Occurrences keyed by id (ids must be unique)."""
+    out = {o.id: o for o in items}
+    assert len(out) == len(items), "duplicate occurrence ids"
+    return out

@@ -1,0 +1,141 @@
+"""Opening a store: engines, SQLite locking, Alembic migrations."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
+
+from tracker.errors import StoreError
+
+log = logging.getLogger(__name__)
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+SYNC_LOCK_KEY = 0x7472_6163_6B65_72  # 'tracker' as an advisory-lock key for PostgreSQL
+
+# ---------------------------------------------------------------------------- opening a store
+
+def _sqlite_begin_immediate(engine: Engine) -> None:
+    """SQLite: take the write lock at BEGIN for writers, so two syncs queue instead of deadlock."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # let us emit BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get("tracker_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for the URL; SQLite files get their folder, WAL and a write lock at BEGIN."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except (sa.exc.ArgumentError, ValueError):
+        raise StoreError(f"database_url '{url}' is not a database URL; write e.g. "
+                         "sqlite:///path/tracker.db or postgresql+psycopg://user@host/db") \
+            from None
+    if parsed.get_backend_name() == "sqlite":
+        db = parsed.database
+        if db and db != ":memory:":
+            Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(parsed, connect_args={"timeout": 30})
+        _sqlite_begin_immediate(engine)
+        return engine
+    try:
+        return sa.create_engine(parsed, pool_pre_ping=True)
+    except (ImportError, sa.exc.NoSuchModuleError) as exc:
+        raise StoreError(f"cannot use {parsed.get_backend_name()}: {exc}. For PostgreSQL "
+                         "install the driver: pip install 'grant-tracker[postgres]'") from None
+
+
+def _alembic_config(conn: Connection) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+def head_revision() -> str:
+    """The newest migration this version ships."""
+    heads = ScriptDirectory(str(MIGRATIONS)).get_heads()
+    return str(heads[0])
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration a database is at (None for an empty database)."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine, target: str = "head") -> None:
+    """Create or upgrade the schema with the shipped migrations."""
+    current = current_revision(engine)
+    script = ScriptDirectory(str(MIGRATIONS))
+    if current is not None and current not in {s.revision for s in script.walk_revisions()}:
+        raise StoreError(f"the database is at schema '{current}', made by a newer version of "
+                         "tracker; upgrade tracker (pip install -U grant-tracker)")
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), target)
+
+
+@dataclass
+class Store:
+    """An open, up-to-date database."""
+
+    engine: Engine
+    url: str
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: advisory lock)."""
+        with self.engine.connect().execution_options(tracker_write=True) as conn, conn.begin():
+            if self.engine.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": SYNC_LOCK_KEY})
+            yield conn
+
+    def read(self) -> Connection:
+        """A connection for reading; use it as a context manager."""
+        return self.engine.connect()
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self.engine.dispose()
+
+
+def open_store(url: str, migrate: bool = True) -> Store:
+    """Open the database at `url`, creating or upgrading it to this version's schema."""
+    engine = make_engine(url)
+    try:
+        if migrate and current_revision(engine) != head_revision():
+            upgrade(engine)
+    except OperationalError as exc:
+        raise StoreError(f"cannot open the database {_safe(url)}: {exc.orig}") from None
+    return Store(engine, url)
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password hidden."""
+    return _safe(url)
+
+
+def _safe(url: str) -> str:
+    return sa.engine.make_url(url).render_as_string(hide_password=True)
+
+
