@@ -13,10 +13,11 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 
-from tracker import feeds, feedset, output, service
+from tracker import feeds, feedset, mailer, notify, output, service
 from tracker import store as db
 from tracker.config import SETTINGS, Settings, load_settings
-from tracker.errors import RuleError, TrackerError
+from tracker.errors import NotFoundError, RuleError, TrackerError
+from tracker.store import mail
 from tracker.timeparse import parse_day, parse_within, parse_zone, start_of_day
 
 P = ParamSpec("P")
@@ -259,6 +260,140 @@ def serve(
     feedset.build(store, settings.calendars, settings.base_url)
     typer.echo(f"Serving {settings.base_url}/ on http://{host}:{port}/ (Ctrl+C stops)")
     server.serve(store, settings.calendars, settings.base_url, host, port)
+
+
+@command("subscribe", "tracker subscribe ana@uni.example --call ai-factories --every weekly "
+         "--at 08:00 --tz Europe/Madrid --alerts 14d,3d")
+def subscribe(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="Address to send digests and alerts to.")],
+    call: Annotated[list[str] | None, typer.Option(
+        "--call", metavar="ID", help="Follow this call; repeatable (default: all).")] = None,
+    tag: Annotated[list[str] | None, typer.Option(
+        "--tag", help="Follow calls with this tag; repeatable (any of them).")] = None,
+    kind: Annotated[list[str] | None, typer.Option(
+        "--kind", help="Only these kinds (opening, cutoff, closing, milestone).")] = None,
+    every: Annotated[str | None, typer.Option(
+        "--every", help="daily, weekly (Mondays) or monthly (the 1st); default weekly.")] = None,
+    at: Annotated[str | None, typer.Option(
+        "--at", metavar="HH:MM", help="Hour to send, in --tz (default 08:00).")] = None,
+    tz: Annotated[str | None, typer.Option(
+        "--tz", metavar="ZONE", help="Your zone (default Europe/Brussels).")] = None,
+    horizon: Annotated[str | None, typer.Option(
+        "--horizon", help="How far ahead a digest looks (default 60d).")] = None,
+    alerts: Annotated[str | None, typer.Option(
+        "--alerts", help="Extra email N days before each cut-off, e.g. 14d,3d; '' for none.")]
+    = None,
+    empty: Annotated[bool | None, typer.Option(
+        "--empty/--no-empty", help="Also send a digest when there is nothing to say.")] = None,
+) -> None:
+    """Subscribe an address to digests (and alerts), or change an existing subscription."""
+    settings = settings_of(ctx)
+    store = open_store(settings)
+    service.ensure_synced(store, settings.seeds, datetime.now(UTC))
+    sub, created = notify.subscribe(
+        store, email, datetime.now(UTC), calls=call or (), tags=tag or (), kinds=kind or (),
+        every=every, at=at, tz=tz, horizon=horizon, alerts=alerts, empty=empty)
+    typer.echo(("Subscribed " if created else "Updated ") + output.subscription_line(sub))
+
+
+@command("unsubscribe", "tracker unsubscribe ana@uni.example")
+def unsubscribe(ctx: typer.Context,
+                email: Annotated[str, typer.Argument(help="Address to remove.")]) -> None:
+    """Stop all digests and alerts to an address."""
+    store = open_store(settings_of(ctx))
+    notify.unsubscribe(store, email, datetime.now(UTC))
+    typer.echo(f"Unsubscribed {email}.")
+
+
+@command("subscribers", "tracker subscribers --all")
+def subscribers(ctx: typer.Context, show_all: Annotated[bool, typer.Option(
+        "--all", help="Include unsubscribed addresses.")] = False) -> None:
+    """List subscriptions: address, what they follow, when they get mail."""
+    store = open_store(settings_of(ctx))
+    subs = mail.list_subscriptions(store, active_only=not show_all)
+    typer.echo("\n".join(output.subscription_line(s) for s in subs) or "No subscribers.")
+
+
+digest_app = typer.Typer(help="Email digests.", no_args_is_help=True)
+app.add_typer(digest_app, name="digest")
+
+
+@digest_app.command("preview", epilog="Example: tracker digest preview ana@uni.example "
+                    "--as-of 2024-10-28 --html /tmp/digest.html")
+@handled
+def digest_preview(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="A subscribed address.")],
+    as_of: AsOf = None,
+    html: Annotated[Path | None, typer.Option(
+        "--html", help="Also write the HTML version to this file.", dir_okay=False)] = None,
+) -> None:
+    """Print the digest this subscriber would get (at their hour on --as-of); sends nothing."""
+    settings = settings_of(ctx)
+    store = open_store(settings)
+    service.ensure_synced(store, settings.seeds, datetime.now(UTC))
+    sub = mail.get_subscription(store, notify.valid_email(email))
+    if sub is None:
+        raise NotFoundError(f"{email} is not subscribed; add it with 'tracker subscribe'.")
+    upcoming = None
+    if as_of:
+        now = datetime.combine(parse_day(as_of, "--as-of"), sub.at, sub.zone)
+        upcoming = service.deadlines(service.rules_from(settings.seeds),
+                                     service.Query(now=now))
+    else:
+        now = datetime.now(UTC)
+    subject, text, page = notify.preview(store, email, now, settings.base_url,
+                                         settings.mail_from, upcoming)
+    typer.echo(f"Subject: {subject}\n\n{text}")
+    if html is not None:
+        html.write_text(page, encoding="utf-8")
+        typer.echo(f"HTML written to {html}", err=True)
+
+
+@digest_app.command("send", epilog="Example: TRACKER_SMTP_URL=smtp://127.0.0.1:2525 "
+                    "tracker digest send")
+@handled
+def digest_send(
+    ctx: typer.Context,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Show what is due; queue and send nothing.")] = False,
+) -> None:
+    """Queue the digests and alerts that are due, then send everything pending."""
+    settings = settings_of(ctx)
+    store = open_store(settings)
+    now = datetime.now(UTC)
+    service.ensure_synced(store, settings.seeds, now)
+    queued = notify.queue_due(store, now, settings.base_url, settings.mail_from, dry_run)
+    for err in queued.errors:
+        typer.echo(f"Could not prepare: {err}", err=True)
+    if dry_run:
+        typer.echo("\n".join(queued.planned) or "Nothing is due.")
+        return
+    transport = mailer.transport_for(settings.smtp_url, settings.maildir)
+    sent = notify.send_due(store, transport, settings.mail_from, now)
+    typer.echo(f"Queued {queued.digests} digest(s) and {queued.alerts} alert(s); "
+               f"sent {sent.sent}, will retry {sent.retried}, failed {sent.failed} "
+               f"(via {sent.where}).")
+    for err in sent.errors:
+        typer.echo(f"  {err}", err=True)
+    if queued.errors or sent.failed:
+        raise typer.Exit(1)
+
+
+@command("outbox", "tracker outbox --state failed")
+def outbox_list(
+    ctx: typer.Context,
+    state: Annotated[list[str] | None, typer.Option(
+        "--state", help="pending, sending, sent or failed; repeatable.")] = None,
+) -> None:
+    """Show queued mail with its state, attempts and last error."""
+    store = open_store(settings_of(ctx))
+    counts = mail.outbox_counts(store)
+    typer.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
+    rows = mail.list_outbox(store, state or ())
+    if rows:
+        typer.echo(output.outbox_table(rows))
 
 
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)

@@ -81,6 +81,14 @@ def _base_url(value: Any, base: Path | None) -> str:
     return url
 
 
+def _smtp_url(value: Any, base: Path | None) -> str:
+    url = _text(value, base).strip()
+    if url and not url.startswith(("smtp://", "smtps://")):
+        raise ValueError("expected smtp://user:pass@host:587?starttls=true, smtps://host:465 "
+                         "or smtp://127.0.0.1:2525")
+    return url
+
+
 def _db_url(value: Any, base: Path | None) -> str:
     url = _text(value, base)
     if "://" not in url:
@@ -121,6 +129,13 @@ SETTINGS: tuple[Setting, ...] = (
             "Folder where 'tracker feeds build' writes the .ics feeds and index.json."),
     Setting("base_url", _base_url, lambda: "http://127.0.0.1:8080",
             "Public base URL of the server, used in links and subscribe buttons."),
+    Setting("smtp_url", _smtp_url, lambda: "",
+            "SMTP server, e.g. smtp://user:pass@host:587?starttls=true or smtps://host:465; "
+            "empty: mail goes to the local maildir.", secret=True),
+    Setting("mail_from", _text, lambda: "Grant tracker <tracker@localhost>",
+            "Sender of digests and alerts."),
+    Setting("maildir", _path, lambda: Path(platformdirs.user_data_dir(APP)) / "mail",
+            "Where mail goes when no SMTP server is configured (a Maildir)."),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -152,6 +167,21 @@ class Settings:
     def base_url(self) -> str:
         """Public base URL, no trailing slash."""
         return str(self.values["base_url"])
+
+    @property
+    def smtp_url(self) -> str:
+        """SMTP URL ('' for the maildir)."""
+        return str(self.values["smtp_url"])
+
+    @property
+    def mail_from(self) -> str:
+        """Sender address."""
+        return str(self.values["mail_from"])
+
+    @property
+    def maildir(self) -> Path:
+        """Fallback maildir."""
+        return Path(self.values["maildir"])
 
     @property
     def database_url(self) -> str:

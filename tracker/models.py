@@ -318,3 +318,58 @@ class Revision:
 
     sequence: int
     modified: datetime
+
+
+@dataclass
+class Change:
+    """One line of history: what changed, from what to what, when it was detected."""
+
+    entity: str  # "call" | "occurrence"
+    entity_id: str
+    call_id: str
+    change: str  # added | moved | cancelled | changed | withdrawn | restored | budget
+    field: str = ""
+    old: str = ""
+    new: str = ""
+    detected_at: datetime | None = None
+    source: str = ""
+
+
+class Every(StrEnum):
+    """How often a subscriber gets a digest."""
+
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """Who gets which digest and alerts, when, in which zone."""
+
+    email: str
+    calls: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    every: Every = Every.WEEKLY
+    at: time = time(8, 0)
+    timezone: str = "Europe/Brussels"
+    horizon_days: int = 60
+    alerts: tuple[int, ...] = ()  # days before a cut-off
+    send_empty: bool = False
+    active: bool = True
+    id: int | None = None
+    created_at: datetime | None = None
+    last_digest_at: datetime | None = None
+    last_period: str = ""
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The subscriber's zone."""
+        return ZoneInfo(self.timezone)
+
+    def follows(self, o: Occurrence) -> bool:
+        """True when the occurrence matches this subscription's filters (tags: any)."""
+        return ((not self.calls or o.call_id in self.calls)
+                and (not self.tags or bool(set(self.tags) & set(o.tags)))
+                and (not self.kinds or o.kind.value in self.kinds))

@@ -10,9 +10,10 @@ from datetime import date, datetime
 from typing import Any
 
 from tracker.expand import at_deadline
-from tracker.models import Occurrence
+from tracker.models import Occurrence, Subscription
 from tracker.service import CallDetail, CallSummary, days_left
 from tracker.store import Change
+from tracker.store.mail import OutboxRow
 
 FIELDS = ("id", "call", "kind", "title", "start", "end", "timezone", "local_start", "status",
           "tentative", "precision", "when", "days_left", "moved_from", "url", "source", "note",
@@ -211,3 +212,27 @@ def changes_table(items: Sequence[Change], reader: datetime) -> str:
             detail = f"{what}: {_value(c.old, reader) or '—'} -> {_value(c.new, reader) or '—'}"
         rows.append((when, c.change, c.entity_id, detail))
     return table(rows, ("DETECTED", "CHANGE", "ITEM", "DETAIL"))
+
+
+def subscription_line(s: Subscription) -> str:
+    """One line describing a subscription."""
+    follows = []
+    if s.calls:
+        follows.append("calls " + ", ".join(s.calls))
+    if s.tags:
+        follows.append("tags " + ", ".join(s.tags))
+    if s.kinds:
+        follows.append("kinds " + ", ".join(s.kinds))
+    what = "; ".join(follows) or "everything"
+    alerts = ", ".join(f"{a}d" for a in s.alerts) or "none"
+    state = "" if s.active else " [unsubscribed]"
+    return (f"{s.email}{state}: {s.every.value} at {s.at:%H:%M} {s.timezone}, "
+            f"{s.horizon_days} days ahead, follows {what}; alerts {alerts}"
+            + ("; empty digests too" if s.send_empty else ""))
+
+
+def outbox_table(rows: Sequence[OutboxRow]) -> str:
+    """Queued mail, newest first."""
+    return table([(str(r.id), r.state, str(r.attempts), r.recipient, r.key,
+                   r.last_error[:60]) for r in rows],
+                 ("ID", "STATE", "TRIES", "TO", "WHAT", "LAST ERROR"))

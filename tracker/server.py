@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 
-import jinja2
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
@@ -20,22 +19,14 @@ from starlette.routing import Route
 
 from tracker import feeds, feedset
 from tracker import store as db
-from tracker.config import package_data
-from tracker.errors import TrackerError, UsageError
+from tracker.errors import NotFoundError, TrackerError, UsageError
 from tracker.service import is_upcoming
+from tracker.store import mail
+from tracker.templating import templates
 
 FEED_PATH = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)?\.ics$")
 ALLOWED_PARAMS = {"call", "tag", "kind", "alarm"}
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
-
-
-def templates() -> jinja2.Environment:
-    """The Jinja2 environment for the bundled templates (HTML autoescaped)."""
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(package_data("templates"))),
-        autoescape=jinja2.select_autoescape(["html", "xml"]),
-        undefined=jinja2.StrictUndefined,
-    )
 
 
 @dataclass
@@ -166,12 +157,28 @@ def make_app(store: db.Store, out: Path, base_url: str,
                                                      base_url=base_url)
         return HTMLResponse(html)
 
+    async def unsubscribe(request: Request) -> Response:
+        token = request.path_params["token"]
+        if not re.fullmatch(r"[A-Za-z0-9_-]{16,100}", token):
+            return _bad("This unsubscribe link is not valid.", 404)
+        if request.method == "GET":  # link scanners follow GETs: ask for a click first
+            html = env.get_template("unsubscribe.html").render(done=False, email="",
+                                                               action=str(request.url))
+            return HTMLResponse(html)
+        try:
+            email = mail.unsubscribe_by_token(store, token, now())
+        except NotFoundError as exc:
+            return _bad(str(exc), 404)
+        html = env.get_template("unsubscribe.html").render(done=True, email=email, action="")
+        return HTMLResponse(html)
+
     async def health(request: Request) -> Response:
         return PlainTextResponse("ok\n")
 
     routes = [
         Route("/", index),
         Route("/healthz", health),
+        Route("/u/{token}", unsubscribe, methods=["GET", "POST"]),
         Route("/feeds/{path:path}", feed),
     ]
     async def tracker_error(request: Request, exc: Exception) -> Response:

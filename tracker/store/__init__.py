@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tracker.models import Change
 from tracker.store.engine import (
     MIGRATIONS,
     SYNC_LOCK_KEY,
@@ -45,7 +46,6 @@ from tracker.store.schema import (
     utc_naive,
 )
 from tracker.store.sync import (
-    Change,
     SyncReport,
     call_row,
     last_fingerprint,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ from tracker.errors import StoreError
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SYNC_LOCK_KEY = 0x7472_6163_6B65_72  # 'tracker' as an advisory-lock key for PostgreSQL
+PROCESS_LOCK_KEY = SYNC_LOCK_KEY + 1  # held by the one scheduler (or sender) process
 
 # ---------------------------------------------------------------------------- opening a store
 
@@ -109,6 +112,46 @@ class Store:
             if self.engine.dialect.name == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": SYNC_LOCK_KEY})
             yield conn
+
+    @contextmanager
+    def exclusive(self, what: str) -> Iterator[None]:
+        """Hold the one-process lock of this database (the scheduler's, or a sender's).
+
+        PostgreSQL: a session advisory lock; SQLite: a file lock next to the database file.
+        Raises StoreError at once when another process holds it.
+        """
+        busy = (f"another tracker process ({what}) is already running against this database; "
+                "stop it first, or let it do the work")
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.connect() as conn:
+                got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"),
+                                   {"k": PROCESS_LOCK_KEY}).scalar()
+                conn.commit()
+                if not got:
+                    raise StoreError(busy)
+                try:
+                    yield
+                finally:
+                    conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": PROCESS_LOCK_KEY})
+                    conn.commit()
+            return
+        database = self.engine.url.database
+        if not database or database == ":memory:":
+            yield
+            return
+        with open(f"{database}.lock", "a+") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise StoreError(busy) from None
+            try:
+                fh.seek(0)
+                fh.truncate()
+                fh.write(f"{os.getpid()} {what}\n")
+                fh.flush()
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
     def read(self) -> Connection:
         """A connection for reading; use it as a context manager."""

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
-from tracker.models import Occurrence, Revision
+from tracker.models import Change, Occurrence, Revision
 from tracker.store.engine import (
     Store,
     make_engine,
@@ -27,7 +27,6 @@ from tracker.store.schema import (
     utc_naive,
 )
 from tracker.store.sync import (
-    Change,
     last_fingerprint,
     row_occurrence,
 )

@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tracker.errors import StoreError
 from tracker.expand import budget_as_of
-from tracker.models import Kind, Occurrence, Precision, Rule, Status
+from tracker.models import Change, Kind, Occurrence, Precision, Rule, Status
 from tracker.store.engine import (
     Store,
 )
@@ -101,21 +101,6 @@ def row_occurrence(row: Any, tags: tuple[str, ...], now: datetime, call_title: s
 
 
 # ---------------------------------------------------------------------------- sync
-
-@dataclass
-class Change:
-    """One line of history: what changed, from what to what."""
-
-    entity: str
-    entity_id: str
-    call_id: str
-    change: str  # added | moved | cancelled | changed | withdrawn | restored | budget
-    field: str = ""
-    old: str = ""
-    new: str = ""
-    detected_at: datetime | None = None
-    source: str = ""
-
 
 @dataclass
 class SyncReport:
