@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import sys
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -18,7 +20,13 @@ from tracker import store as db
 from tracker.config import SETTINGS, Settings, load_settings
 from tracker.errors import NotFoundError, RuleError, TrackerError
 from tracker.store import mail
-from tracker.timeparse import parse_day, parse_within, parse_zone, start_of_day
+from tracker.timeparse import (
+    parse_day,
+    parse_interval,
+    parse_within,
+    parse_zone,
+    start_of_day,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -394,6 +402,63 @@ def outbox_list(
     rows = mail.list_outbox(store, state or ())
     if rows:
         typer.echo(output.outbox_table(rows))
+
+
+def setup_logging(verbose: bool, default: int = logging.WARNING) -> None:
+    """One line per event: UTC time, level, logger, key=value message."""
+    handler = logging.StreamHandler()
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s",
+                                  "%Y-%m-%dT%H:%M:%SZ")
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    root_logger = logging.getLogger()
+    root_logger.handlers[:] = [handler]
+    root_logger.setLevel(logging.DEBUG if verbose else default)
+    logging.getLogger("apscheduler").setLevel(logging.INFO if verbose else logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+@command("run", "tracker run --serve --port 8080")
+def run(
+    ctx: typer.Context,
+    serve_http: Annotated[bool, typer.Option(
+        "--serve", help="Also serve the feeds and unsubscribe links over HTTP.")] = False,
+    host: Annotated[str, typer.Option("--host", help="Address for --serve.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port for --serve.")] = 8080,
+    sync_every: Annotated[str, typer.Option(
+        "--sync-every", help="How often to look for rule changes (30s, 5m, 1h).")] = "30s",
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+) -> None:
+    """Run the scheduler: sync rules, rebuild feeds, queue and send digests and alerts."""
+    from tracker import scheduler
+
+    setup_logging(verbose, logging.INFO)
+    settings = settings_of(ctx)
+    every = parse_interval(sync_every, "--sync-every")
+    store = open_store(settings)
+    with store.exclusive("tracker run"):
+        runner = scheduler.Runner(
+            store, settings.seeds, settings.calendars, settings.base_url, settings.mail_from,
+            lambda: mailer.transport_for(settings.smtp_url, settings.maildir))
+        scheduled = scheduler.start(runner, every)
+        if serve_http:
+            from tracker import server
+
+            try:
+                server.serve(store, settings.calendars, settings.base_url, host, port)
+            finally:
+                scheduled.stop()
+        else:
+            scheduler.run_forever(scheduled)
+
+
+@command("status", "tracker status")
+def status(ctx: typer.Context) -> None:
+    """Show the last sync, the scheduler's next runs, outbox counts and last errors."""
+    settings = settings_of(ctx)
+    store = open_store(settings)
+    report = service.status(store, datetime.now(UTC))
+    typer.echo(output.status_text(report))
 
 
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)

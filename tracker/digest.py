@@ -9,7 +9,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
-from email.utils import format_datetime
+from email.policy import SMTP
+from email.utils import format_datetime, parseaddr
 from urllib.parse import quote, urlencode
 
 import css_inline
@@ -153,9 +154,11 @@ def line(o: Occurrence, sub: Subscription, now: datetime) -> Line:
     status = o.status.value
     if o.tentative and o.status is not Status.TENTATIVE:
         status += " (tentative)"
-    if o.precision.value in ("month", "quarter", "year"):
-        status += f", expected {o.when_label()}"
-    return Line(o.title, o.when_label(), reader, days, _left(days), status, o.url, o.note)
+    left = _left(days)
+    if o.end is not None:  # a month, quarter or year: say so, never 'N days ago'
+        days = (o.end - today).days
+        left = f"expected {o.when_label()}"
+    return Line(o.title, o.when_label(), reader, days, left, status, o.url, o.note)
 
 
 def subscriber_feed_url(base_url: str, sub: Subscription) -> str:
@@ -218,7 +221,7 @@ def message(sender: str, recipient: str, subject_line: str, text: str, html: str
     msg["Subject"] = subject_line
     msg["Date"] = format_datetime(date_)
     msg["Message-ID"] = message_id
-    mailto = f"mailto:{sender}?subject={quote('unsubscribe ' + token)}"
+    mailto = f"mailto:{parseaddr(sender)[1]}?subject={quote('unsubscribe ' + token)}"
     msg["List-Unsubscribe"] = f"<{unsubscribe_url}>, <{mailto}>"
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg["Auto-Submitted"] = "auto-generated"
@@ -226,8 +229,8 @@ def message(sender: str, recipient: str, subject_line: str, text: str, html: str
     msg.add_alternative(html, subtype="html")
     if ics is not None:
         msg.add_attachment(ics, maintype="text", subtype="calendar", filename="deadlines.ics",
-                           params={"method": "PUBLISH"})
-    return bytes(msg)
+                           params={"method": "PUBLISH", "charset": "utf-8"})
+    return msg.as_bytes(policy=SMTP)  # CRLF line ends: smtplib sends bytes as they are
 
 
 def attachment(digest: Digest, revisions: Mapping[str, Revision]) -> bytes | None:

@@ -10,6 +10,7 @@ import smtplib
 import ssl
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -133,9 +134,12 @@ class SmtpTransport:
         if self.conn is None:
             raise TemporaryFailure("not connected")
         try:
-            self.conn.sendmail(sender, [recipient], payload)
+            self.conn.sendmail(parseaddr(sender)[1] or sender, [recipient], payload)
         except (smtplib.SMTPException, OSError) as exc:
-            if isinstance(exc, smtplib.SMTPServerDisconnected | OSError):
+            # SMTPException is an OSError too: only a lost connection or a socket error needs
+            # a new connection (after a refused recipient smtplib has already sent RSET)
+            if isinstance(exc, smtplib.SMTPServerDisconnected) or \
+                    not isinstance(exc, smtplib.SMTPException):
                 self.conn = None
             raise _classify(exc) from None
 

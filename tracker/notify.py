@@ -239,7 +239,7 @@ def queue_due(store: db.Store, now: datetime, base_url: str, sender: str,
 
 
 def _header(payload: bytes, name: str) -> str:
-    for raw in payload.split(b"\n"):
+    for raw in payload.split(b"\r\n"):
         if raw.lower().startswith(name.lower().encode() + b":"):
             return raw.split(b":", 1)[1].strip().decode()
         if not raw.strip():

@@ -11,7 +11,7 @@ from typing import Any
 
 from tracker.expand import at_deadline
 from tracker.models import Occurrence, Subscription
-from tracker.service import CallDetail, CallSummary, days_left
+from tracker.service import CallDetail, CallSummary, StatusReport, days_left
 from tracker.store import Change
 from tracker.store.mail import OutboxRow
 
@@ -236,3 +236,30 @@ def outbox_table(rows: Sequence[OutboxRow]) -> str:
     return table([(str(r.id), r.state, str(r.attempts), r.recipient, r.key,
                    r.last_error[:60]) for r in rows],
                  ("ID", "STATE", "TRIES", "TO", "WHAT", "LAST ERROR"))
+
+
+def status_text(s: StatusReport) -> str:
+    """`tracker status`."""
+    def ago(moment: datetime) -> str:
+        minutes = int((s.now - moment).total_seconds() // 60)
+        return f"{moment:%Y-%m-%d %H:%M:%S}Z ({minutes} min ago)" if minutes >= 0 else \
+            f"{moment:%Y-%m-%d %H:%M:%S}Z"
+
+    lines = [f"database:   {s.database}",
+             f"last sync:  {ago(s.last_sync) if s.last_sync else 'never'}",
+             f"scheduler:  {'running' if s.scheduler_running else 'not running'}"]
+    beat = s.state.get("heartbeat")
+    if beat:
+        lines.append(f"heartbeat:  {ago(beat[1])}")
+    nexts = sorted((k.removeprefix("next."), v) for k, (v, _) in s.state.items()
+                   if k.startswith("next.") and v)
+    if nexts and s.scheduler_running:
+        lines.append("next runs:  " + ", ".join(f"{k} {v[:19]}Z" for k, v in nexts))
+    lines.append("outbox:     " + ", ".join(f"{k} {v}" for k, v in s.outbox.items()))
+    job_errors = [(k.removeprefix("error."), v) for k, (v, _) in s.state.items()
+                  if k.startswith("error.") and v]
+    for job, err in job_errors:
+        lines.append(f"job error:  {job}: {err}")
+    for who, err in s.recent_errors:
+        lines.append(f"mail error: {who}: {err[:100]}")
+    return "\n".join(lines)

@@ -136,8 +136,10 @@ def make_app(store: db.Store, out: Path, base_url: str,
                 body = (out / path).read_bytes()
             except FileNotFoundError:
                 body = feedset.render(data, spec, url=feedset.feed_url(base_url, spec))
-        else:
-            body = feedset.render(data, spec, alarms, url=str(request.url))
+        else:  # the public URL (base_url), never the Host/scheme this request came in on
+            query = request.url.query
+            url = feedset.feed_url(base_url, spec) + (f"?{query}" if query else "")
+            body = feedset.render(data, spec, alarms, url=url)
         chosen = [data.revisions[o.id].modified for o in data.items
                   if spec.holds(o) and o.id in data.revisions]
         modified = max(chosen, default=feedset.EPOCH)

@@ -10,10 +10,11 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from tracker import store as db
-from tracker.errors import NotFoundError, Problem, UsageError
+from tracker.errors import NotFoundError, Problem, StoreError, UsageError
 from tracker.expand import amendments_known, budget_as_of, call_state, expand, expand_all
 from tracker.models import Amendment, Budget, Kind, Occurrence, Rule, Status
 from tracker.rules import check_files, load_rules, rule_files
+from tracker.store import mail
 
 
 @dataclass(frozen=True)
@@ -183,7 +184,8 @@ def stored_deadlines(store: db.Store, q: Query) -> list[Occurrence]:
     if q.until is not None:  # a day of margin for zones; `select` applies the exact bound
         until = datetime.combine(q.until + timedelta(days=2), time(0), q.now.tzinfo)
     window = db.Window(since=None if q.include_past else q.now - timedelta(days=2), until=until,
-                       calls=ids, kinds=tuple(k.value for k in q.kinds))
+                       calls=ids, kinds=tuple(k.value for k in q.kinds),
+                       tags=tuple(t.lower() for t in q.tags))
     return select(db.load_occurrences(store, window, q.now), set(ids), q)
 
 
@@ -191,3 +193,30 @@ def changes(store: db.Store, since: datetime | None, call_ids: Sequence[str] = (
         -> list[db.Change]:
     """What changed (moved, added, cancelled, budget revised), oldest first."""
     return db.changes_since(store, since, call_ids)
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """What `tracker status` shows."""
+
+    now: datetime
+    database: str
+    last_sync: datetime | None
+    scheduler_running: bool
+    state: dict[str, tuple[str, datetime]]
+    outbox: dict[str, int]
+    recent_errors: list[tuple[str, str]]
+
+
+def status(store: db.Store, now: datetime) -> StatusReport:
+    """The store's and the scheduler's state as recorded in the database."""
+    try:
+        with store.exclusive("status check"):
+            running = False
+    except StoreError:
+        running = True
+    synced = db.last_sync(store)
+    failed = mail.list_outbox(store, ("failed", "pending"), limit=20)
+    errors = [(r.recipient, r.last_error) for r in failed if r.last_error][:10]
+    return StatusReport(now, db.mask_url(store.url), synced[0] if synced else None, running,
+                  db.get_state(store), mail.outbox_counts(store), errors)

@@ -49,3 +49,15 @@ def parse_zone(name: str, option: str = "--tz") -> ZoneInfo:
 def start_of_day(day: date, zone: ZoneInfo) -> datetime:
     """Midnight of `day` in `zone`: what '--as-of DAY' means."""
     return datetime(day.year, day.month, day.day, tzinfo=zone)
+
+
+_INTERVAL = re.compile(r"^\s*(\d+)\s*([smh])\s*$", re.IGNORECASE)
+
+
+def parse_interval(text: str, option: str) -> timedelta:
+    """'30s', '5m', '1h' -> timedelta (at least one second)."""
+    m = _INTERVAL.match(text)
+    if not m or int(m.group(1)) < 1:
+        raise UsageError(f"{option}: '{text}' is not an interval; write e.g. 30s, 5m or 1h")
+    unit = {"s": "seconds", "m": "minutes", "h": "hours"}[m.group(2).lower()]
+    return timedelta(**{unit: int(m.group(1))})

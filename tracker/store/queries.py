@@ -23,6 +23,7 @@ from tracker.store.schema import (
     from_utc_naive,
     occurrences,
     revisions,
+    runtime_state,
     sync_runs,
     utc_naive,
 )
@@ -43,6 +44,7 @@ class Window:
     until: datetime | None = None
     calls: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
     include_withdrawn: bool = False
 
 
@@ -58,6 +60,9 @@ def load_occurrences(store: Store, window: Window, now: datetime) -> list[Occurr
         q = q.where(occurrences.c.call_id.in_(window.calls))
     if window.kinds:
         q = q.where(occurrences.c.kind.in_(window.kinds))
+    if window.tags:
+        tagged = sa.select(call_tags.c.call_id).where(call_tags.c.tag.in_(window.tags))
+        q = q.where(occurrences.c.call_id.in_(tagged))
     if not window.include_withdrawn:
         q = q.where(occurrences.c.withdrawn == sa.false())
     q = q.order_by(occurrences.c.start_utc, occurrences.c.id)
@@ -198,3 +203,25 @@ def state_token(store: Store) -> str:
         row = conn.execute(sa.select(sa.func.max(sync_runs.c.id))).scalar()
     return str(row or 0)
 
+
+
+def put_state(store: Store, values: dict[str, str], now: datetime) -> None:
+    """Upsert runtime facts (heartbeat, next runs, last errors) reported by the scheduler."""
+    stamp = utc_naive(now)
+    with store.write() as conn:
+        have = {r.key for r in conn.execute(sa.select(runtime_state.c.key)
+                                            .where(runtime_state.c.key.in_(list(values))))}
+        for key, value in values.items():
+            if key in have:
+                conn.execute(runtime_state.update().where(runtime_state.c.key == key)
+                             .values(value=value, updated_at=stamp))
+            else:
+                conn.execute(runtime_state.insert().values(key=key, value=value,
+                                                           updated_at=stamp))
+
+
+def get_state(store: Store) -> dict[str, tuple[str, datetime]]:
+    """Every runtime fact with when it was written."""
+    with store.read() as conn:
+        return {r.key: (r.value, from_utc_naive(r.updated_at))
+                for r in conn.execute(sa.select(runtime_state).order_by(runtime_state.c.key))}

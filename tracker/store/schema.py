@@ -141,6 +141,13 @@ outbox = sa.Table(
     sa.Index("ix_outbox_state_next", "state", "next_attempt_at"),
 )
 
+runtime_state = sa.Table(
+    "runtime_state", metadata,
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False, server_default=""),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
 # Fields a subscriber sees: a change to any of them raises the revision counter.
 OCC_FIELDS = ("call_id", "kind", "title", "start_local", "all_day", "end_date", "timezone",
               "precision", "tentative", "status", "moved_from", "url", "source", "note")
