@@ -165,8 +165,10 @@ class MaildirTransport:
     def open(self) -> None:
         """Create the maildir if needed."""
         try:
-            self.path.mkdir(parents=True, exist_ok=True)
-            self.box = mailbox.Maildir(self.path, create=True)
+            # Maildir(create=True) makes tmp/new/cur only when the folder itself is new
+            for sub in ("tmp", "new", "cur"):
+                (self.path / sub).mkdir(parents=True, exist_ok=True)
+            self.box = mailbox.Maildir(self.path, create=False)
         except OSError as exc:
             raise TemporaryFailure(f"cannot write {self.path}: {exc}") from None
 
@@ -214,6 +216,7 @@ def drain(store: Store, transport: Transport, sender: str, now: datetime,
     """Send every due message once: claim, send, settle. Caller holds the sender lock."""
     report = DrainReport(where=transport.description)
     outbox.release_stale(store)
+    outbox.drop_unsubscribed(store)
     due = outbox.due_messages(store, now, limit)
     if not due:
         return report

@@ -38,12 +38,18 @@ def valid_email(text: str) -> str:
     return f"{local}@{domain.lower()}"
 
 
+MAX_DAYS = 3660  # ten years: more would overflow the dates of every later digest
+
+
 def parse_days(text: str, option: str) -> int:
-    """'60d', '8w' or '60' -> days."""
+    """'60d', '8w' or '60' -> days (1 to MAX_DAYS)."""
     m = re.fullmatch(r"\s*(\d+)\s*([dw]?)\s*", text)
     if not m or int(m.group(1)) < 1:
         raise UsageError(f"{option}: '{text}' is not a number of days; write e.g. 60d or 8w")
-    return int(m.group(1)) * (7 if m.group(2) == "w" else 1)
+    days = int(m.group(1)) * (7 if m.group(2) == "w" else 1)
+    if days > MAX_DAYS:
+        raise UsageError(f"{option}: '{text}' is more than {MAX_DAYS} days (10 years)")
+    return days
 
 
 def parse_at(text: str) -> time:

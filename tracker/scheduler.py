@@ -102,11 +102,13 @@ class Runner:
 
 @dataclass
 class Scheduled:
-    """A running APScheduler with our three jobs."""
+    """A running APScheduler with our three jobs, and a reporter of their next runs."""
 
     scheduler: BackgroundScheduler
     runner: Runner
     clock: Clock
+    stopping: threading.Event = field(default_factory=threading.Event)
+    reporter: threading.Thread | None = None
 
     def next_runs(self) -> dict[str, datetime | None]:
         """Next run time of each job."""
@@ -117,9 +119,21 @@ class Scheduled:
         values = {f"next.{k}": v.isoformat() if v else "" for k, v in self.next_runs().items()}
         db.put_state(self.runner.store, values, self.clock())
 
+    def report_loop(self, every: float = 10.0) -> None:
+        """Record next run times now and then (never from inside a job: that can deadlock)."""
+        while not self.stopping.is_set():
+            try:
+                self.record_next_runs()
+            except Exception:
+                log.exception("event=state-error")
+            self.stopping.wait(every)
+
     def stop(self) -> None:
         """Let running jobs finish (an in-flight send completes; the rest stays pending)."""
         log.info("event=stopping")
+        self.stopping.set()
+        if self.reporter is not None:
+            self.reporter.join()
         self.scheduler.shutdown(wait=True)
         log.info("event=stopped")
 
@@ -134,10 +148,6 @@ def start(runner: Runner, sync_every: timedelta,
     def job(name: str, work: Callable[[datetime], object]) -> Callable[[], None]:
         def run() -> None:
             runner.guarded(name, work, clock())
-            try:
-                scheduled.record_next_runs()
-            except Exception:
-                log.exception("event=state-error")
         return run
 
     first = clock()
@@ -148,6 +158,9 @@ def start(runner: Runner, sync_every: timedelta,
     scheduler.add_job(job("mail", runner.mail), CronTrigger(second=0, timezone=UTC),
                       id="mail", next_run_time=first)
     scheduler.start()
+    scheduled.reporter = threading.Thread(target=scheduled.report_loop, name="tracker-status",
+                                          daemon=True)
+    scheduled.reporter.start()
     log.info("event=started sync_every=%ss", int(sync_every.total_seconds()))
     return scheduled
 

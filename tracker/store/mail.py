@@ -216,6 +216,17 @@ def release_stale(store: Store) -> int:
                                 .values(state=PENDING, claimed_at=None)).rowcount)
 
 
+def drop_unsubscribed(store: Store) -> int:
+    """Unsent mail of addresses that unsubscribed after it was queued: never send it."""
+    gone = sa.select(subscribers.c.id).where(subscribers.c.active == sa.false())
+    with store.write() as conn:
+        return int(conn.execute(outbox.update().where(outbox.c.state == PENDING)
+                                .where(outbox.c.subscriber_id.in_(gone))
+                                .values(state=FAILED, claimed_at=None,
+                                        last_error="not sent: the address unsubscribed"))
+                   .rowcount)
+
+
 def due_messages(store: Store, now: datetime, limit: int = 500) -> list[OutboxRow]:
     """Pending rows whose next attempt time has come, oldest first."""
     q = (sa.select(outbox).where(outbox.c.state == PENDING)

@@ -1,0 +1,234 @@
+"""The HTTP server as a calendar app meets it: the real app under uvicorn on a loopback port,
+spoken to over plain HTTP."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+
+from tests.feedkit import (
+    AIF,
+    BASE_URL,
+    CUTOFF1,
+    CUTOFF4,
+    T1,
+    T2,
+    LiveServer,
+    Reply,
+    append,
+    copy_seeds,
+    events,
+    get,
+    parse,
+    synced,
+)
+from tracker import service
+from tracker import store as db
+from tracker.server import make_app
+
+CALENDAR_TYPE = "text/calendar; charset=utf-8"
+STRONG_ETAG = re.compile(r'^"[^"\s]+"$')
+SYNC_T1_HTTP = "Wed, 15 Jan 2025 09:00:00 GMT"  # T1 as an HTTP date
+SECRET = b"TOP SECRET, NOT A FEED"
+
+
+@dataclass
+class Live:
+    """A running server and what it serves from."""
+
+    port: int
+    store: db.Store
+    seeds: Path
+    out: Path
+
+    def get(self, target: str, **headers: str) -> Reply:
+        return get(self.port, target, {k.replace("_", "-"): v for k, v in headers.items()})
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[Live]:
+    seeds = copy_seeds(tmp_path)
+    store = synced(tmp_path, seeds)
+    (tmp_path / "secret.ics").write_bytes(SECRET)  # right next to the feed folder
+    out = tmp_path / "out"
+    app = make_app(store, out, BASE_URL, now=lambda: T1)
+    with LiveServer(app) as server:
+        yield Live(server.port, store, seeds, out)
+    store.close()
+
+
+def test_feed_is_served_as_text_calendar_with_validators(live: Live) -> None:
+    r = live.get("/feeds/all.ics")
+    assert r.status == 200
+    assert r.headers["content-type"] == CALENDAR_TYPE
+    assert STRONG_ETAG.match(r.headers["etag"]), r.headers["etag"]  # strong: no W/
+    assert r.headers["last-modified"] == SYNC_T1_HTTP  # the last change, i.e. the sync time
+    assert "accept-encoding" in r.headers["vary"].lower()
+    assert "content-encoding" not in r.headers
+    assert r.body == (live.out / "all.ics").read_bytes()  # what `feeds build` wrote
+    assert CUTOFF1 in events(parse(r.body))
+    per_call = live.get(f"/feeds/calls/{AIF}.ics")
+    assert per_call.status == 200 and per_call.headers["content-type"] == CALENDAR_TYPE
+    assert set(events(parse(per_call.body))) < set(events(parse(r.body)))
+
+
+def test_conditional_requests_get_304(live: Live) -> None:
+    first = live.get("/feeds/all.ics")
+    etag, modified = first.headers["etag"], first.headers["last-modified"]
+    same = live.get("/feeds/all.ics", If_None_Match=etag)
+    assert same.status == 304 and same.body == b""
+    assert same.headers["etag"] == etag
+    assert live.get("/feeds/all.ics", If_None_Match=f'"other", {etag}').status == 304
+    assert live.get("/feeds/all.ics", If_None_Match='"something-else"').status == 200
+    assert live.get("/feeds/all.ics", If_Modified_Since=modified).status == 304
+    later = format_datetime(T2, usegmt=True)
+    assert live.get("/feeds/all.ics", If_Modified_Since=later).status == 304
+    earlier = format_datetime(T1.replace(day=14), usegmt=True)
+    r = live.get("/feeds/all.ics", If_Modified_Since=earlier)
+    assert r.status == 200 and r.body == first.body
+    # If-None-Match decides when both are sent (RFC 9110 §13.2.2)
+    r = live.get("/feeds/all.ics", If_None_Match='"stale"', If_Modified_Since=modified)
+    assert r.status == 200
+
+
+def test_gzip_only_when_asked(live: Live) -> None:
+    plain = live.get("/feeds/all.ics")
+    zipped = live.get("/feeds/all.ics", Accept_Encoding="gzip, deflate")
+    assert zipped.status == 200
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert zipped.headers["content-type"] == CALENDAR_TYPE
+    assert "accept-encoding" in zipped.headers["vary"].lower()
+    assert gzip.decompress(zipped.body) == plain.body
+    assert len(zipped.body) < len(plain.body)
+    # another representation, another strong ETag; each revalidates on its own
+    assert zipped.headers["etag"] != plain.headers["etag"]
+    assert STRONG_ETAG.match(zipped.headers["etag"])
+    again = live.get("/feeds/all.ics", Accept_Encoding="gzip",
+                     If_None_Match=zipped.headers["etag"])
+    assert again.status == 304
+    refused = live.get("/feeds/all.ics", Accept_Encoding="gzip;q=0, identity")
+    assert "content-encoding" not in refused.headers and refused.body == plain.body
+
+
+def test_filtered_feed(live: Live) -> None:
+    r = live.get(f"/feeds/all.ics?kind=cutoff&call={AIF}")
+    assert r.status == 200 and r.headers["content-type"] == CALENDAR_TYPE
+    cal = parse(r.body)
+    uids = set(events(cal))
+    assert uids == {f"{AIF}/cutoff/{d}@grant-tracker" for d in
+                    ("2024-11-04", "2025-02-04", "2025-05-04", "2025-08-04", "2025-11-04")}
+    assert [z.value("TZID") for z in cal.sub("VTIMEZONE")] == ["Europe/Brussels"]
+    assert cal.value("X-WR-CALNAME").endswith("(filtered)")
+    # the feed names its public address, not the host or scheme the request came in on
+    assert cal.value("URL") == f"{BASE_URL}/feeds/all.ics?kind=cutoff&call={AIF}"
+    behind_proxy = live.get(f"/feeds/all.ics?kind=cutoff&call={AIF}", Host="10.0.0.5:8080")
+    assert parse(behind_proxy.body).value("URL") == cal.value("URL")
+    assert behind_proxy.body == r.body
+    tagged = events(parse(live.get("/feeds/all.ics?tag=ai-act").body))
+    assert tagged and all(u.startswith("eu-ai-policy/") for u in tagged)
+    two = events(parse(live.get(f"/feeds/all.ics?call={AIF}&call=ai-gigafactories").body))
+    assert {u.split("/")[0] for u in two} == {AIF, "ai-gigafactories"}
+
+
+def test_alarm_parameter_adds_valarms(live: Live) -> None:
+    r = live.get(f"/feeds/calls/{AIF}.ics?alarm=7d&alarm=1d")
+    assert r.status == 200
+    for uid, ev in events(parse(r.body)).items():
+        assert sorted(a.value("TRIGGER") for a in ev.sub("VALARM")) == ["-P1D", "-P7D"], uid
+    assert b"VALARM" not in live.get(f"/feeds/calls/{AIF}.ics").body
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("kind=deadline", "unknown kind 'deadline'"),
+    ("call=no-such-call", "unknown call 'no-such-call'"),
+    ("tag=no-such-tag", "unknown tag 'no-such-tag'"),
+    ("colour=red", "unknown parameter 'colour'"),
+    ("alarm=soon", "alarm 'soon' is not a lead time"),
+])
+def test_bad_filter_is_a_clear_400(live: Live, query: str, message: str) -> None:
+    r = live.get(f"/feeds/all.ics?{query}")
+    assert r.status == 400
+    assert r.headers["content-type"].startswith("text/plain")
+    assert message in r.text
+    assert "BEGIN:VCALENDAR" not in r.text
+
+
+def test_call_filter_outside_the_feed_is_a_400(live: Live) -> None:
+    r = live.get(f"/feeds/calls/{AIF}.ics?call=ai-gigafactories")
+    assert r.status == 400 and "excludes everything" in r.text
+
+
+@pytest.mark.parametrize("target", ["/feeds/nope.ics", "/feeds/calls/nope.ics",
+                                    "/feeds/all.ics.bak", "/feeds/all", "/feeds/"])
+def test_unknown_feed_is_404(live: Live, target: str) -> None:
+    r = live.get(target)
+    assert r.status == 404
+    assert "BEGIN:VCALENDAR" not in r.text
+    assert BASE_URL in r.text  # points to the list of feeds
+
+
+@pytest.mark.parametrize("target", [
+    "/feeds/../pyproject.toml",
+    "/feeds/%2e%2e/x.ics",
+    "/feeds/calls/../../etc/passwd",
+    "/feeds/../secret.ics",
+    "/feeds/%2e%2e/secret.ics",
+    "/feeds/..%2fsecret.ics",
+    "/feeds/calls/..%2f..%2fsecret.ics",
+    "/feeds/%2E%2E%2Fsecret.ics",
+    "/feeds/calls%2f..%2f..%2fsecret.ics",
+    "/feeds//etc/passwd",
+    "/feeds/..\\secret.ics",
+])
+def test_path_tricks_never_leave_the_feed_folder(live: Live, target: str) -> None:
+    r = live.get(target)
+    assert 400 <= r.status < 500, (target, r.status)
+    assert SECRET not in r.body
+    assert b"root:" not in r.body and b"[project]" not in r.body
+    assert b"BEGIN:VCALENDAR" not in r.body
+
+
+def test_index_page_lists_feeds_and_upcoming_items(live: Live) -> None:
+    r = live.get("/")
+    assert r.status == 200 and r.headers["content-type"].startswith("text/html")
+    index = json.loads((live.out / "index.json").read_text(encoding="utf-8"))
+    assert len(index["feeds"]) > 10
+    for feed in index["feeds"]:
+        assert feed["url"].startswith("https://")
+        assert feed["webcal"] == "webcal://" + feed["url"].removeprefix("https://")
+        assert f'href="{feed["url"]}"' in r.text
+        assert f'href="{feed["webcal"]}"' in r.text
+    # as of 15 Jan 2025: cut-off 2 (moved to 1 Feb) is coming; cut-off 1 (4 Nov 2024) is over
+    assert "2025-02-01 17:00 CET" in r.text
+    assert "2025-05-04 17:00 CEST" in r.text
+    assert "2024-11-04 17:00" not in r.text
+    assert "Nothing upcoming" not in r.text
+
+
+def test_seed_change_refreshes_the_served_feed(live: Live) -> None:
+    first = live.get("/feeds/all.ics")
+    assert live.get("/feeds/all.ics", If_None_Match=first.headers["etag"]).status == 304
+    append(live.seeds / "eurohpc-ai-factories.toml", """
+[[amendments]]
+action = "move"
+announced = 2025-03-01
+cutoff = 2025-08-04
+to = 2025-08-11
+""")
+    assert service.sync(live.store, [live.seeds], T2).wrote
+    after = live.get("/feeds/all.ics", If_None_Match=first.headers["etag"])
+    assert after.status == 200
+    assert after.headers["etag"] != first.headers["etag"]
+    assert after.headers["last-modified"] == "Sun, 02 Mar 2025 09:00:00 GMT"
+    moved = events(parse(after.body))[CUTOFF4]
+    assert moved.value("DTSTART") == "20250811T170000"
+    assert moved.value("SEQUENCE") == "1"
+    assert (live.out / "all.ics").read_bytes() == after.body  # the files were rebuilt too
+    assert live.get("/feeds/all.ics", If_None_Match=after.headers["etag"]).status == 304
