@@ -336,3 +336,44 @@ def test_expansion_is_the_same_every_time(ai_factories: Rule) -> None:
     assert expand(ai_factories, now) == expand(ai_factories, now)
     # the same moment in another zone gives the same answer
     assert expand(ai_factories, now) == expand(ai_factories, now.astimezone(UTC))
+
+
+EXTENDED = """\
+id = "antennas"
+title = "Antennas"
+opens = 2025-05-22
+closes = 2025-07-09
+submission = "single"
+
+[cutoffs]
+dates = [{ date = 2025-07-09, key = "deadline", label = "deadline" }]
+
+[[amendments]]
+action = "move"
+announced = 2025-07-01
+cutoff = 2025-07-09
+closing = true
+to = 2025-08-21
+"""
+
+
+def test_an_extension_moves_deadline_and_closing_from_its_announcement_on() -> None:
+    rule = parse_ok(EXTENDED)
+    before = {o.kind: o for o in expand(rule, at(date(2025, 6, 15)))}
+    assert before[Kind.CUTOFF].start == at(date(2025, 7, 9), 17)
+    assert Kind.CLOSING not in before  # the deadline is the closing
+    assert call_state(rule, at(date(2025, 7, 10))) == "open"  # known then: extended
+    assert call_state(rule, datetime(2025, 7, 10, tzinfo=BRUSSELS)) == "open"
+    after = by_id(expand(rule, at(date(2025, 7, 15))))
+    moved = after["antennas/cutoff/deadline"]
+    assert moved.start == at(date(2025, 8, 21), 17)
+    assert moved.status is Status.MOVED and moved.original == at(date(2025, 7, 9), 17)
+    assert call_state(rule, at(date(2025, 8, 21), 17, 1)) == "closed"
+
+
+def test_closing_goes_only_with_a_move() -> None:
+    from tracker.rules import parse_rule
+
+    rule, problems = parse_rule(EXTENDED.replace('action = "move"', 'action = "cancel"'), "x")
+    assert rule is None
+    assert any("closing" in p.key for p in problems)

@@ -118,6 +118,23 @@ def amendments_known(rule: Rule, today: date) -> list[Amendment]:
     return sorted(known, key=lambda a: a.announced)  # stable: file order breaks ties
 
 
+def closes_as_of(rule: Rule, today: date) -> date | None:
+    """The closing date with every extension announced by `today` applied."""
+    closes = rule.closes
+    for a in amendments_known(rule, today):
+        if a.closing and a.action is Action.MOVE and isinstance(a.to, date) \
+                and not isinstance(a.to, datetime):
+            closes = a.to
+    return closes
+
+
+def latest_closes(rule: Rule) -> date | None:
+    """The latest closing date the rule ever gives (for checking that cut-offs fit)."""
+    days = [a.to for a in rule.amendments if a.closing and isinstance(a.to, date)
+            and not isinstance(a.to, datetime)]
+    return max([rule.closes, *days]) if rule.closes and days else rule.closes
+
+
 def budget_as_of(rule: Rule, today: date) -> Budget | None:
     """The budget with every revision announced by `today` applied."""
     budget = rule.budget
@@ -278,17 +295,21 @@ def expand(rule: Rule, now: datetime) -> list[Occurrence]:
         ))
     cutoffs = _cutoffs(rule, now)
     out.extend(cutoffs)
-    if rule.closes is not None:
-        closing = at_deadline(rule, rule.closes)
+    closes = closes_as_of(rule, today)
+    if closes is not None:
+        closing = at_deadline(rule, closes)
+        moved = rule.closes is not None and closes != rule.closes
+        original = at_deadline(rule, rule.closes) if moved and rule.closes else None
         # a cut-off on the closing day is the call's last deadline: a separate "closes" entry
         # at deadline_time would claim the call stays open after it (stage 2 at 12:00)
-        if not any(c.instant.astimezone(zone).date() == rule.closes
+        if not any(c.instant.astimezone(zone).date() == closes
                    for c in cutoffs if c.status is not Status.CANCELLED):
             out.append(Occurrence(
                 id=f"{rule.id}/closing", call_id=rule.id, call_title=rule.title,
                 kind=Kind.CLOSING, title=f"{rule.title} — closes", start=closing,
-                timezone=rule.timezone, status=_status(False, closing < now, False, False),
-                precision=Precision.MINUTE, url=rule.url, source=rule.source, tags=rule.tags,
+                timezone=rule.timezone, status=_status(False, closing < now, moved, False),
+                precision=Precision.MINUTE, original=original, url=rule.url,
+                source=rule.source, tags=rule.tags,
             ))
     amendments = amendments_known(rule, today)
     for m in rule.milestones:
@@ -318,10 +339,11 @@ def call_state(rule: Rule, now: datetime) -> str:
     if rule.opens is not None and today < rule.opens:
         return "forthcoming"
     cut = [o for o in _cutoffs(rule, now) if o.status is not Status.CANCELLED]
-    if rule.closes is not None:
+    closes = closes_as_of(rule, today)
+    if closes is not None:
         # a cut-off on the closing day is the last deadline (as in `expand`), whatever its hour
-        last_day = [o.instant for o in cut if o.instant.astimezone(rule.zone).date() == rule.closes]
-        if now > (max(last_day) if last_day else at_deadline(rule, rule.closes)):
+        last_day = [o.instant for o in cut if o.instant.astimezone(rule.zone).date() == closes]
+        if now > (max(last_day) if last_day else at_deadline(rule, closes)):
             return "closed"
     if rule.closes is None and cut and all(o.status is Status.PASSED for o in cut):
         return "closed"

@@ -28,9 +28,10 @@ class FeedData:
     token: str
 
     def specs(self) -> list[feeds.FeedSpec]:
-        """The standard feeds for the stored calls."""
+        """The standard feeds for the stored calls; a withdrawn call keeps its feed, so its
+        subscribers see the cancellations."""
         return feeds.feed_specs([(c.id, c.title, c.tags, c.programmes)
-                                 for c in self.calls.values() if not c.withdrawn])
+                                 for c in self.calls.values()])
 
 
 def _moment(text: str, zone: str) -> str:

@@ -199,6 +199,7 @@ class Amendment:
     source: str = ""
     note: str = ""
     line: int | None = None
+    closing: bool = False  # moves the call's closing date (a deadline extension)
 
 
 @dataclass(frozen=True)

@@ -142,7 +142,9 @@ def detail(d: CallDetail, reader: datetime) -> str:
     if r.submission:
         out.append(_line("submission", r.submission.value))
     if r.opens or r.closes:
-        closes = at_deadline(r, r.closes).strftime("%Y-%m-%d %H:%M %Z") if r.closes else "—"
+        closes = at_deadline(r, d.closes).strftime("%Y-%m-%d %H:%M %Z") if d.closes else "—"
+        if d.closes and r.closes and d.closes != r.closes:
+            closes += f" (extended from {r.closes})"
         out.append(_line("open", f"{r.opens or '—'} to {closes}"))
     out.append(_line("deadlines", f"{r.deadline_time.strftime('%H:%M')} {r.timezone}"))
     if r.cutoffs.condition:

@@ -14,7 +14,13 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from tracker.errors import Problem, RuleError
-from tracker.expand import MAX_RECURRENCES, find_slot, recurrence_dates, schedule
+from tracker.expand import (
+    MAX_RECURRENCES,
+    find_slot,
+    latest_closes,
+    recurrence_dates,
+    schedule,
+)
 from tracker.models import (
     Action,
     Amendment,
@@ -43,8 +49,8 @@ CUTOFF_KEYS = {"dates", "first", "every", "until", "count", "condition", "confir
 DATE_ITEM_KEYS = {"date", "key", "label", "tentative"}
 BUDGET_KEYS = {"amount", "currency", "approximate", "parts", "remaining", "note", "source"}
 PART_KEYS = {"name", "amount", "note"}
-AMEND_KEYS = {"action", "announced", "cutoff", "milestone", "to", "date", "tentative", "amount",
-              "remaining", "source", "note"}
+AMEND_KEYS = {"action", "announced", "cutoff", "milestone", "closing", "to", "date", "tentative",
+              "amount", "remaining", "source", "note"}
 MILESTONE_KEYS = {"id", "title", "date", "tentative", "announced", "source", "note", "url"}
 SOURCE_KEYS = {"title", "url", "published", "secondary"}
 
@@ -445,9 +451,15 @@ def _amendments(c: _Checker, data: dict[str, Any], sources: dict[str, Source]) \
         if action in (Action.MOVE, Action.ADD) and not to_key:
             c.error(where, f"a '{action}' amendment needs the new date",
                     "add to = 2025-02-01")
-        if action in (Action.MOVE, Action.CANCEL, Action.CONFIRM) and not (cutoff or milestone):
+        closing = c.boolean(raw, "closing", where)
+        if closing and (action is not Action.MOVE or isinstance(target, datetime)):
+            c.error(f"{where}.closing", "closing = true only goes with action = \"move\" and a "
+                    "date", "write action = \"move\", closing = true, to = 2025-08-21")
+        if action in (Action.MOVE, Action.CANCEL, Action.CONFIRM) and not (
+                cutoff or milestone or closing):
             c.error(where, f"a '{action}' amendment must say what it changes",
-                    "add cutoff = <the date as scheduled> or milestone = \"<milestone id>\"")
+                    "add cutoff = <the date as scheduled>, milestone = \"<milestone id>\" or "
+                    "closing = true")
         if action is Action.BUDGET and "amount" not in raw and "remaining" not in raw:
             c.error(where, "a budget amendment needs amount or remaining",
                     "add remaining = 250_000_000")
@@ -456,7 +468,7 @@ def _amendments(c: _Checker, data: dict[str, Any], sources: dict[str, Source]) \
                                  c.boolean(raw, "tentative", where), c.amount(raw, "amount", where),
                                  c.amount(raw, "remaining", where),
                                  _source_ref(c, raw, where, sources), c.text(raw, "note", where),
-                                 c.line(where)))
+                                 c.line(where), closing))
     return tuple(out)
 
 
@@ -472,15 +484,17 @@ def _check_schedule(c: _Checker, rule: Rule) -> None:
         c.error("cutoffs.every", f"the recurrence gives more than {MAX_RECURRENCES} cut-offs",
                 "set an earlier until, a smaller count or a longer interval")
         return
-    if rec is not None and rule.closes and rec.until and rec.until > rule.closes:
+    if rec is not None and rule.closes and rec.until and rec.until > latest_closes(rule):  # type: ignore[operator]
         c.error("cutoffs.until", f"until ({rec.until}) is after the call closes ({rule.closes})",
                 "set until on or before 'closes'")
     slots = schedule(rule)
 
-    def outside(day: date) -> bool:
-        return bool((rule.opens and day < rule.opens) or (rule.closes and day > rule.closes))
+    closes = latest_closes(rule)
 
-    period = f"{rule.opens or '…'} to {rule.closes or '…'}"
+    def outside(day: date) -> bool:
+        return bool((rule.opens and day < rule.opens) or (closes and day > closes))
+
+    period = f"{rule.opens or '…'} to {closes or '…'}"
     for i, item in enumerate(rule.cutoffs.dates):
         day = item.when.date() if isinstance(item.when, datetime) else item.when
         if outside(day):

@@ -11,7 +11,14 @@ from pathlib import Path
 
 from tracker import store as db
 from tracker.errors import NotFoundError, Problem, StoreError, UsageError
-from tracker.expand import amendments_known, budget_as_of, call_state, expand, expand_all
+from tracker.expand import (
+    amendments_known,
+    budget_as_of,
+    call_state,
+    closes_as_of,
+    expand,
+    expand_all,
+)
 from tracker.models import Amendment, Budget, Kind, Occurrence, Rule, Status
 from tracker.rules import check_files, load_rules, rule_files
 from tracker.store import mail
@@ -48,6 +55,7 @@ class CallDetail:
     occurrences: list[Occurrence]
     budget: Budget | None
     amendments: list[Amendment] = field(default_factory=list)
+    closes: date | None = None
 
 
 def parse_kinds(names: Iterable[str]) -> tuple[Kind, ...]:
@@ -139,7 +147,7 @@ def show(rules: Sequence[Rule], name: str, now: datetime) -> CallDetail:
     rule = find_rule(rules, name)
     today = now.astimezone(rule.zone).date()
     return CallDetail(rule, call_state(rule, now), expand(rule, now), budget_as_of(rule, today),
-                      amendments_known(rule, today))
+                      amendments_known(rule, today), closes_as_of(rule, today))
 
 
 def days_left(o: Occurrence, now: datetime) -> int:
