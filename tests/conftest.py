@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.helpers import data_text, load, parse_ok
+from tests.pg import create_database, postgres_server
 from tracker.models import Rule
 
 
@@ -24,3 +28,24 @@ def amended() -> Callable[[str], Rule]:
         return parse_ok(data_text("recurring_tentative.toml") + "\n" + extra)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def pg_base() -> Iterator[str]:
+    """One PostgreSQL server for the whole session."""
+    try:
+        with postgres_server() as url:
+            yield url
+    except FileNotFoundError as exc:
+        if os.environ.get("CI"):  # CI installs PostgreSQL: a skip there would hide a failure
+            pytest.fail(f"PostgreSQL is required in CI: {exc}")
+        pytest.skip(f"PostgreSQL tests skipped: {exc}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database on each back end (one parametrized fixture for all suites)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'tracker.db'}"
+    base = request.getfixturevalue("pg_base")
+    return create_database(base, f"t_{uuid.uuid4().hex[:12]}")

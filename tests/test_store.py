@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +17,6 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from typer.testing import CliRunner
 
-from tests.pg import create_database, postgres_server
 from tracker import service
 from tracker import store as db
 from tracker.cli import app
@@ -56,27 +54,6 @@ to = 2025-02-11
 announced = 2024-09-30
 source = "https://example.org/notice"
 """
-
-
-@pytest.fixture(scope="session")
-def pg_base() -> Iterator[str]:
-    """One PostgreSQL server for the whole session."""
-    try:
-        with postgres_server() as url:
-            yield url
-    except FileNotFoundError as exc:
-        if os.environ.get("CI"):  # CI installs PostgreSQL: a skip there would hide a failure
-            pytest.fail(f"PostgreSQL is required in CI: {exc}")
-        pytest.skip(f"PostgreSQL tests skipped: {exc}")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh, empty database on each back end."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'tracker.db'}"
-    base = request.getfixturevalue("pg_base")
-    return create_database(base, f"t_{uuid.uuid4().hex[:12]}")
 
 
 @pytest.fixture

@@ -1,0 +1,404 @@
+"""Mail delivery when things go wrong: outages, repeated runs, a killed sender, a refused
+address, a broken subscriber, no SMTP at all, two senders at once.
+
+Real parts only: aiosmtpd on loopback, the outbox on SQLite and on a real PostgreSQL, the
+`tracker` command in-process (CliRunner) or as a real subprocess.
+"""
+
+from __future__ import annotations
+
+import mailbox
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner, Result
+
+from tests.smtpkit import (
+    BASE_URL,
+    BRUSSELS,
+    SENDER,
+    SmtpServer,
+    brussels,
+    follow,
+    parse,
+    smtp_server,
+    write_seeds,
+)
+from tracker import mailer, notify, service
+from tracker import store as db
+from tracker.cli import app
+from tracker.store import mail
+
+SYNCED = brussels(2024, 10, 1, 9)
+T = brussels(2024, 10, 28, 8)  # a week before the 4 Nov 2024 cut-off: digest + 7-day alert
+PEOPLE = ("ana@uni.example", "ben@uni.example", "cho@uni.example")
+
+# `tracker digest send` reads the real clock. Tests that queue mail at T first and then let the
+# command send it expect the command to add nothing of its own: true once the call is over
+# (its last date is 31 Dec 2025, so nothing is left inside a 60-day horizon).
+after_the_call = pytest.mark.skipif(
+    datetime.now(UTC) < datetime(2026, 1, 1, tzinfo=UTC),
+    reason="needs a system clock after the AI Factories call closed")
+
+
+# ------------------------------------------------------------------ fixtures
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No user config, no ./tracker.toml, no TRACKER_* settings from the caller."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    for name in list(os.environ):
+        if name.startswith("TRACKER_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def seeds(tmp_path: Path) -> Path:
+    """The AI Factories rule."""
+    return write_seeds(tmp_path / "seeds")
+
+
+@pytest.fixture
+def store(db_url: str, seeds: Path) -> Iterator[db.Store]:
+    """An opened store, synced with the seeds before anyone subscribed."""
+    s = db.open_store(db_url)
+    service.sync(s, [seeds], SYNCED)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server on loopback."""
+    with smtp_server() as server:
+        yield server
+
+
+# ------------------------------------------------------------------ helpers
+
+def quiet_hour() -> str:
+    """A sending hour twelve hours away, so that two `tracker digest send` runs in a row on the
+    real clock never straddle the start of a new digest period."""
+    return (datetime.now(UTC) + timedelta(hours=12)).astimezone(BRUSSELS).strftime("%H:%M")
+
+
+def send(store: db.Store, smtp: SmtpServer, now: datetime) -> mailer.DrainReport:
+    """Drain the outbox over SMTP at `now`."""
+    return notify.send_due(store, mailer.SmtpTransport(mailer.parse_smtp_url(smtp.url)),
+                           SENDER, now)
+
+
+def env_for(store: db.Store, seeds: Path, tmp_path: Path, smtp: SmtpServer | None = None,
+            **extra: str) -> dict[str, str]:
+    """The TRACKER_* settings of a `tracker` run against this store."""
+    env = {"TRACKER_DATABASE_URL": store.url, "TRACKER_SEEDS": str(seeds),
+           "TRACKER_BASE_URL": BASE_URL, "TRACKER_MAIL_FROM": SENDER,
+           "TRACKER_MAILDIR": str(tmp_path / "maildir"), "TRACKER_TIMEZONE": "Europe/Brussels"}
+    if smtp is not None:
+        env["TRACKER_SMTP_URL"] = smtp.url
+    return {**env, **extra}
+
+
+def cli(env: dict[str, str], *args: str) -> Result:
+    """`tracker ARGS...` in-process."""
+    return CliRunner().invoke(app, list(args), env=env)
+
+
+def spawn(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    """`tracker ARGS...` as a real process."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
+    return subprocess.Popen([sys.executable, "-m", "tracker", *args], env={**clean, **env},
+                            text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def states(store: db.Store) -> dict[str, tuple[str, ...]]:
+    """Outbox states by recipient, oldest row first."""
+    out: dict[str, tuple[str, ...]] = {}
+    for row in sorted(mail.list_outbox(store), key=lambda r: r.id):
+        out[row.recipient] = (*out.get(row.recipient, ()), row.state)
+    return out
+
+
+def send_after_crash(env: dict[str, str]) -> Result:
+    """`tracker digest send` once the killed sender's lock is gone.
+
+    PostgreSQL frees a dead client's session lock when its backend notices the closed socket,
+    which can take a moment; on SQLite the kernel drops the file lock at once.
+    """
+    deadline = time.monotonic() + 15
+    while True:
+        result = cli(env, "digest", "send")
+        if result.exit_code != 4 or time.monotonic() > deadline:
+            return result
+        time.sleep(0.2)
+
+
+# ------------------------------------------------------------------ outages
+
+def test_server_down_nothing_lost_then_every_message_delivered_once(
+        store: db.Store) -> None:
+    for who in PEOPLE:
+        follow(store, who)
+    with smtp_server(running=False) as smtp:
+        queued = notify.queue_due(store, T, BASE_URL, SENDER)
+        assert (queued.digests, queued.alerts) == (3, 3)
+        report = send(store, smtp, T)
+        assert report.sent == 0 and report.retried == 6
+        rows = mail.list_outbox(store)
+        assert len(rows) == 6
+        for r in rows:
+            assert r.state == "pending" and r.attempts == 1
+            assert r.last_error and str(smtp.port) in r.last_error
+            assert r.next_attempt_at > T
+        first_wait = {r.id: r.next_attempt_at - T for r in rows}
+        message_ids = {r.message_id for r in rows}
+
+        # still down at the retry time: wait longer (exponential backoff)
+        retry = max(r.next_attempt_at for r in rows)
+        assert send(store, smtp, retry).retried == 6
+        rows = mail.list_outbox(store)
+        assert all(r.attempts == 2 and r.state == "pending" for r in rows)
+        assert all(r.next_attempt_at - retry > first_wait[r.id] for r in rows)
+
+        smtp.start()
+        assert send(store, smtp, retry).sent == 0  # back, but the retry time has not come
+        assert smtp.messages() == []
+        later = max(r.next_attempt_at for r in mail.list_outbox(store))
+        assert send(store, smtp, later).sent == 6
+        assert send(store, smtp, later + timedelta(hours=1)).sent == 0
+        notify.queue_due(store, later + timedelta(hours=1), BASE_URL, SENDER)
+        assert send(store, smtp, later + timedelta(hours=1)).sent == 0
+
+        counts = smtp.per_message_id()
+        assert set(counts) == message_ids  # the Message-ID made at queue time, kept
+        assert set(counts.values()) == {1}
+        for who in PEOPLE:
+            assert len(smtp.to(who)) == 2  # the digest and the 7-day alert
+    assert set(states(store).values()) == {("sent", "sent")}
+
+
+def test_server_lost_mid_batch_loses_nothing_and_sends_nothing_twice(
+        store: db.Store, smtp: SmtpServer) -> None:
+    for who in PEOPLE:
+        follow(store, who)
+    notify.queue_due(store, T, BASE_URL, SENDER)
+    smtp.hold(2, record=False)  # the 2nd message never gets its 250: the server goes away
+
+    def outage() -> None:
+        if smtp.holding.wait(15):
+            smtp.stop()
+
+    killer = threading.Thread(target=outage)
+    killer.start()
+    report = send(store, smtp, T)
+    killer.join(15)
+    assert report.sent == 1 and report.retried == 5 and report.failed == 0
+    rows = mail.list_outbox(store)
+    assert sorted(r.state for r in rows) == ["pending"] * 5 + ["sent"]
+    assert all(r.next_attempt_at > T for r in rows if r.state == "pending")
+
+    smtp.start()
+    later = max(r.next_attempt_at for r in rows)
+    assert send(store, smtp, later).sent == 5
+    counts = smtp.per_message_id()
+    assert set(counts) == {r.message_id for r in rows}
+    assert set(counts.values()) == {1}
+
+
+# ------------------------------------------------------------------ running twice
+
+def test_same_run_twice_at_the_same_moment_sends_each_message_once(
+        store: db.Store, smtp: SmtpServer) -> None:
+    for who in PEOPLE:
+        follow(store, who)
+    first = notify.queue_due(store, T, BASE_URL, SENDER)
+    assert send(store, smtp, T).sent == 6
+    again = notify.queue_due(store, T, BASE_URL, SENDER)
+    assert (first.digests, first.alerts) == (3, 3)
+    assert (again.digests, again.alerts) == (0, 0)
+    assert send(store, smtp, T).sent == 0
+    assert len(smtp.messages()) == 6
+    assert set(smtp.per_message_id().values()) == {1}
+
+
+def test_cli_digest_send_twice_sends_each_digest_once(
+        store: db.Store, seeds: Path, tmp_path: Path, smtp: SmtpServer) -> None:
+    # the command runs on the real clock: empty digests wanted, no alerts, so each subscriber
+    # has exactly one digest due whatever the date
+    for who in PEOPLE:
+        follow(store, who, empty=True, alerts="", at=quiet_hour())
+    env = env_for(store, seeds, tmp_path, smtp)
+    first = cli(env, "digest", "send")
+    assert first.exit_code == 0, first.output
+    assert "Queued 3 digest(s)" in first.stdout and "sent 3" in first.stdout
+    second = cli(env, "digest", "send")
+    assert second.exit_code == 0, second.output
+    assert "Queued 0 digest(s) and 0 alert(s)" in second.stdout and "sent 0" in second.stdout
+    assert sorted(r for m in smtp.messages() for r in m.recipients) == sorted(PEOPLE)
+    assert set(smtp.per_message_id().values()) == {1}
+
+
+# ------------------------------------------------------------------ a killed sender
+
+@after_the_call
+def test_sender_killed_mid_batch_then_restarted_delivers_to_everyone(
+        store: db.Store, seeds: Path, tmp_path: Path, smtp: SmtpServer) -> None:
+    people = (*PEOPLE, "dan@uni.example")
+    for who in people:
+        follow(store, who, alerts="")
+    assert notify.queue_due(store, T, BASE_URL, SENDER).digests == 4
+    env = env_for(store, seeds, tmp_path, smtp)
+    # the server takes the 2nd message but holds its 250: the sender is killed waiting for it
+    smtp.hold(2, record=True)
+    proc = spawn(env, "digest", "send")
+    try:
+        assert smtp.holding.wait(30), proc.stderr.read() if proc.poll() is not None else ""
+        in_flight = smtp.messages()[-1].message_id
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()
+        proc.stderr.close()
+    store.engine.dispose()
+    assert sorted(s for v in states(store).values() for s in v) == \
+        ["pending", "pending", "sending", "sent"]
+
+    result = send_after_crash(env)
+    assert result.exit_code == 0, result.output
+    assert "sent 3" in result.stdout  # the one left 'sending' and the two never tried
+
+    got = {who: [m.message_id for m in smtp.to(who)] for who in people}
+    assert all(got.values()), got  # everyone has their digest
+    counts = smtp.per_message_id()
+    assert counts[in_flight] == 2  # the one in flight, twice, with the same Message-ID
+    assert all(n == 1 for mid, n in counts.items() if mid != in_flight)
+    assert sum(counts.values()) == 5
+    assert set(states(store).values()) == {("sent",)}
+
+
+# ------------------------------------------------------------------ one bad apple
+
+def _break_zone(store: db.Store, email: str) -> None:
+    """A subscriber whose stored zone left the zone database (as US/Pacific-New did in 2020)."""
+    with store.write() as conn:
+        conn.execute(sa.update(db.subscribers).where(db.subscribers.c.email == email)
+                     .values(timezone="US/Pacific-New"))
+
+
+def test_refused_address_and_broken_subscriber_do_not_stop_the_others_cli(
+        store: db.Store, seeds: Path, tmp_path: Path, smtp: SmtpServer) -> None:
+    for who in ("ana@uni.example", "bad@uni.example", "ben@uni.example", "zed@uni.example"):
+        follow(store, who, empty=True, alerts="", at=quiet_hour())
+    _break_zone(store, "zed@uni.example")
+    smtp.refuse("bad@uni.example", "550 5.1.1 <bad@uni.example>: no such user")
+    env = env_for(store, seeds, tmp_path, smtp)
+    result = cli(env, "digest", "send")
+    assert result.exit_code == 1  # something needs the operator's eye
+    assert "sent 2" in result.stdout and "failed 1" in result.stdout
+    assert "zed@uni.example" in result.stderr and "US/Pacific-New" in result.stderr
+    assert "bad@uni.example" in result.stderr and "550" in result.stderr
+    # both good subscribers got theirs in this very run
+    assert [len(smtp.to(w)) for w in ("ana@uni.example", "ben@uni.example")] == [1, 1]
+    assert smtp.to("bad@uni.example") == [] and smtp.to("zed@uni.example") == []
+    assert states(store)["bad@uni.example"] == ("failed",)
+
+    shown = cli(env, "outbox", "--state", "failed")
+    assert shown.exit_code == 0, shown.output
+    line = next(x for x in shown.stdout.splitlines() if "bad@uni.example" in x)
+    assert "failed" in line and "550" in line
+    assert "failed: 1" in shown.stdout
+
+    # a permanent failure is not retried
+    again = cli(env, "digest", "send")
+    assert "sent 0" in again.stdout
+    assert smtp.to("bad@uni.example") == []
+
+
+def test_temporary_refusal_is_retried_and_the_others_are_not_held_up(
+        store: db.Store, smtp: SmtpServer) -> None:
+    for who in ("ana@uni.example", "bad@uni.example", "ben@uni.example", "zed@uni.example"):
+        follow(store, who, alerts="")
+    _break_zone(store, "zed@uni.example")
+    smtp.refuse("bad@uni.example", "451 4.3.0 mailbox busy, try again later")
+    queued = notify.queue_due(store, T, BASE_URL, SENDER)
+    assert queued.digests == 3
+    assert len(queued.errors) == 1 and "zed@uni.example" in queued.errors[0]
+    report = send(store, smtp, T)
+    assert (report.sent, report.retried, report.failed) == (2, 1, 0)
+    assert [len(smtp.to(w)) for w in ("ana@uni.example", "ben@uni.example")] == [1, 1]
+    [row] = [r for r in mail.list_outbox(store) if r.recipient == "bad@uni.example"]
+    assert row.state == "pending" and "451" in row.last_error and row.next_attempt_at > T
+
+    smtp.replies.clear()  # the mailbox is free again
+    assert send(store, smtp, row.next_attempt_at).sent == 1
+    [got] = smtp.to("bad@uni.example")
+    assert got.message_id == row.message_id
+    assert set(smtp.per_message_id().values()) == {1}
+
+
+# ------------------------------------------------------------------ no SMTP configured
+
+@after_the_call
+def test_without_smtp_digest_send_files_mail_in_the_maildir_and_says_where(
+        store: db.Store, seeds: Path, tmp_path: Path) -> None:
+    follow(store, "ana@uni.example")
+    follow(store, "ben@uni.example")
+    assert notify.queue_due(store, T, BASE_URL, SENDER).digests == 2
+    folder = tmp_path / "delivered"
+    env = env_for(store, seeds, tmp_path, TRACKER_MAILDIR=str(folder))
+    result = cli(env, "digest", "send")
+    assert result.exit_code == 0, result.output
+    assert "sent 4" in result.stdout and str(folder) in result.stdout
+    box = mailbox.Maildir(folder, create=False)
+    messages = [parse(box.get_bytes(key)) for key in box.iterkeys()]
+    assert sorted(str(m["To"]) for m in messages) == \
+        ["ana@uni.example"] * 2 + ["ben@uni.example"] * 2
+    subjects = sorted(str(m["Subject"]) for m in messages)
+    assert sum(s.startswith("7 days left") for s in subjects) == 2
+    assert sum(s.startswith("Grant deadlines") for s in subjects) == 2
+    assert set(states(store).values()) == {("sent", "sent")}
+
+
+# ------------------------------------------------------------------ two senders
+
+@after_the_call
+def test_second_sender_refuses_while_the_first_is_sending(
+        store: db.Store, seeds: Path, tmp_path: Path, smtp: SmtpServer) -> None:
+    for who in PEOPLE:
+        follow(store, who, alerts="")
+    notify.queue_due(store, T, BASE_URL, SENDER)
+    env = env_for(store, seeds, tmp_path, smtp)
+    smtp.hold(1, record=False)
+    first = spawn(env, "digest", "send")
+    try:
+        assert smtp.holding.wait(30), "the first sender never reached the server"
+        second = cli(env, "digest", "send")
+        assert second.exit_code == 4
+        [line] = second.stderr.strip().splitlines()
+        assert "another tracker process" in line and "already running" in line
+        assert smtp.messages() == []
+        smtp.release.set()
+        out, err = first.communicate(timeout=30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.communicate(timeout=10)
+    assert first.returncode == 0, err
+    assert "sent 3" in out
+    assert sorted(r for m in smtp.messages() for r in m.recipients) == sorted(PEOPLE)
+    assert set(smtp.per_message_id().values()) == {1}
