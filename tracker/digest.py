@@ -146,7 +146,9 @@ def line(o: Occurrence, sub: Subscription, now: datetime) -> Line:
     today = now.astimezone(sub.zone).date()
     if isinstance(o.start, datetime):
         local = o.start.astimezone(sub.zone)
-        reader = local.strftime("%Y-%m-%d %H:%M %Z") + f" ({sub.timezone})"
+        reader = local.strftime("%Y-%m-%d %H:%M %Z")
+        if o.timezone != sub.timezone:
+            reader += f" ({sub.timezone})"
         days = (local.date() - today).days
     else:
         reader = o.when_label()

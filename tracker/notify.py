@@ -136,9 +136,13 @@ def context(store: db.Store, now: datetime, base_url: str, sender: str,
                    db.revision_map(store), base_url, sender, templates())
 
 
-def _changes_for(sub: Subscription, store: db.Store, ctx: Context, since: datetime | None) \
+def _changes_for(sub: Subscription, store: db.Store, ctx: Context) \
         -> list[tuple[Change, Occurrence | None, str]]:
-    raw = db.changes_since(store, since)
+    """Changes since this subscriber's last digest (or subscription), that they follow."""
+    if sub.last_digest_at is not None:  # the last digest already told what was known then
+        raw = db.changes_since(store, sub.last_digest_at, strictly_after=True)
+    else:
+        raw = db.changes_since(store, sub.created_at)
     new_calls = {(c.call_id, c.detected_at) for c in raw if c.entity == "call"
                  and c.change == "added"}
     out: list[tuple[Change, Occurrence | None, str]] = []
@@ -169,8 +173,7 @@ def _msgid(sender: str) -> str:
 def render_digest(sub: Subscription, store: db.Store, ctx: Context, now: datetime,
                   period: digest.Period | None, token: str) -> tuple[digest.Digest, str, bytes]:
     """The digest of one subscriber: content, subject and the full message bytes."""
-    since = sub.last_digest_at or sub.created_at
-    d = digest.compose(sub, ctx.upcoming, _changes_for(sub, store, ctx, since), now,
+    d = digest.compose(sub, ctx.upcoming, _changes_for(sub, store, ctx), now,
                        ctx.base_url, token, period)
     text, html = digest.render(ctx.env, "digest", d)
     subject = digest.subject(d)
@@ -260,9 +263,8 @@ def preview(store: db.Store, email: str, now: datetime, base_url: str, sender: s
     if sub is None:
         raise NotFoundError(f"{email} is not subscribed; add it with 'tracker subscribe'.")
     ctx = context(store, now, base_url, sender, upcoming)
-    d = digest.compose(sub, ctx.upcoming, _changes_for(sub, store, ctx,
-                                                       sub.last_digest_at or sub.created_at),
-                       now, base_url, "PREVIEW-TOKEN", digest.due_period(sub, now))
+    d = digest.compose(sub, ctx.upcoming, _changes_for(sub, store, ctx), now, base_url,
+                       "PREVIEW-TOKEN", digest.due_period(sub, now))
     text, html = digest.render(ctx.env, "digest", d)
     return digest.subject(d), text, html
 

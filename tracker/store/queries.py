@@ -83,12 +83,14 @@ def revision_map(store: Store) -> dict[str, Revision]:
                 for r in conn.execute(q)}
 
 
-def changes_since(store: Store, since: datetime | None, call_ids: Sequence[str] = ()) \
-        -> list[Change]:
-    """History lines, oldest first."""
+def changes_since(store: Store, since: datetime | None, call_ids: Sequence[str] = (),
+                  strictly_after: bool = False) -> list[Change]:
+    """History lines detected at or after `since` (or strictly after), oldest first."""
     q = sa.select(revisions).order_by(revisions.c.id)
     if since is not None:
-        q = q.where(revisions.c.detected_at >= utc_naive(since))
+        column = revisions.c.detected_at
+        bound = utc_naive(since)
+        q = q.where(column > bound if strictly_after else column >= bound)
     if call_ids:
         q = q.where(revisions.c.call_id.in_(call_ids))
     with store.read() as conn:
