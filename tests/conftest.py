@@ -11,6 +11,7 @@ import pytest
 
 from tests.helpers import data_text, load, parse_ok
 from tests.pg import create_database, postgres_server
+from tests.smtpkit import SmtpServer, smtp_server
 from tracker.models import Rule
 
 
@@ -49,3 +50,22 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'tracker.db'}"
     base = request.getfixturevalue("pg_base")
     return create_database(base, f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test: no user config or data dir, no ./tracker.toml, no TRACKER_* or TZ from the
+    caller, so nothing touches the real user's store."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    for name in list(os.environ):
+        if name.startswith("TRACKER_") or name == "TZ":
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server on loopback."""
+    with smtp_server() as server:
+        yield server

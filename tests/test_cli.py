@@ -27,13 +27,8 @@ BROKEN = DATA / "broken_many.toml"
 
 
 @pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No user config, no ./tracker.toml, no TRACKER_* from the caller; a throw-away store."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    for name in ("TRACKER_CONFIG", "TRACKER_SEEDS", "TRACKER_TIMEZONE", "TZ"):
-        monkeypatch.delenv(name, raising=False)
+def store_url(isolated: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A throw-away store for every command."""
     monkeypatch.setenv("TRACKER_DATABASE_URL", f"sqlite:///{tmp_path / 'tracker.db'}")
 
 

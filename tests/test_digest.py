@@ -32,7 +32,6 @@ from tests.smtpkit import (
     live_app,
     run,
     sent_at,
-    smtp_server,
     text_of,
     unsubscribe_urls,
     write_seeds,
@@ -79,13 +78,6 @@ def store(tmp_path: Path, seeds: Path) -> Iterator[db.Store]:
     service.sync(s, [seeds], SYNCED)
     yield s
     s.close()
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    """A real SMTP server on loopback."""
-    with smtp_server() as server:
-        yield server
 
 
 # ------------------------------------------------------------------ the digest, part by part

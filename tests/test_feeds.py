@@ -372,12 +372,7 @@ def test_cutoff_removed_from_the_rule_comes_out_cancelled(tmp_path: Path) -> Non
 
 # ----------------------------------------------------------------------------- command line
 
-def test_cli_feeds_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    for name in ("TRACKER_CONFIG", "TRACKER_CALENDARS", "TRACKER_BASE_URL", "TZ"):
-        monkeypatch.delenv(name, raising=False)
+def test_cli_feeds_build(tmp_path: Path) -> None:
     env = {"TRACKER_DATABASE_URL": f"sqlite:///{tmp_path}/t.db", "TRACKER_SEEDS": str(SEEDS),
            "TRACKER_BASE_URL": BASE_URL}
     out = tmp_path / "public"

@@ -52,17 +52,6 @@ after_the_call = pytest.mark.skipif(
 
 # ------------------------------------------------------------------ fixtures
 
-@pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No user config, no ./tracker.toml, no TRACKER_* settings from the caller."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    for name in list(os.environ):
-        if name.startswith("TRACKER_"):
-            monkeypatch.delenv(name)
-
-
 @pytest.fixture
 def seeds(tmp_path: Path) -> Path:
     """The AI Factories rule."""
@@ -76,13 +65,6 @@ def store(db_url: str, seeds: Path) -> Iterator[db.Store]:
     service.sync(s, [seeds], SYNCED)
     yield s
     s.close()
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    """A real SMTP server on loopback."""
-    with smtp_server() as server:
-        yield server
 
 
 # ------------------------------------------------------------------ helpers

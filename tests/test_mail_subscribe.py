@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -17,13 +16,7 @@ from tracker.store import mail
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """A throw-away store and the AI Factories rule; no outside config."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    for name in list(os.environ):
-        if name.startswith("TRACKER_"):
-            monkeypatch.delenv(name)
+    """A throw-away store and the AI Factories rule (outside config is cleared by conftest)."""
     return {"TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'tracker.db'}",
             "TRACKER_SEEDS": str(write_seeds(tmp_path / "seeds"))}
 

@@ -53,13 +53,6 @@ def store(tmp_path: Path, seeds: Path) -> Iterator[db.Store]:
     s.close()
 
 
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    """A real SMTP server on loopback."""
-    with smtp_server() as server:
-        yield server
-
-
 def post(url: str) -> tuple[int, str]:
     """What a mail client does for RFC 8058 one-click unsubscribe."""
     req = urllib.request.Request(url, data=b"List-Unsubscribe=One-Click", method="POST")
