@@ -59,6 +59,11 @@ class SmtpConfig:
     username: str = ""
     password: str = ""
     timeout: float = 30.0
+    cafile: str = ""  # a private CA for a relay with a self-signed certificate
+
+    def tls(self) -> ssl.SSLContext:
+        """Certificate-checking TLS context (system CAs, or `cafile`)."""
+        return ssl.create_default_context(cafile=self.cafile or None)
 
 
 def parse_smtp_url(url: str) -> SmtpConfig:
@@ -68,10 +73,10 @@ def parse_smtp_url(url: str) -> SmtpConfig:
         raise ConfigError(f"smtp_url '{parts.scheme}://{parts.hostname or ''}...' is not an SMTP "
                           "URL; write smtp://user:pass@host:587?starttls=true or smtps://host:465")
     query = {k: v[-1].lower() for k, v in parse_qs(parts.query).items()}
-    unknown = set(query) - {"starttls", "timeout"}
+    unknown = set(query) - {"starttls", "timeout", "cafile"}
     if unknown:
         raise ConfigError(f"smtp_url: unknown option '{sorted(unknown)[0]}' (use starttls=true, "
-                          "timeout=SECONDS)")
+                          "timeout=SECONDS, cafile=PATH)")
     mode = "ssl" if parts.scheme == "smtps" else \
         "starttls" if query.get("starttls") in ("1", "true", "yes") else "plain"
     try:
@@ -79,8 +84,9 @@ def parse_smtp_url(url: str) -> SmtpConfig:
         timeout = float(query.get("timeout", "30"))
     except ValueError as exc:
         raise ConfigError(f"smtp_url: {exc}") from None
+    cafile = parse_qs(parts.query).get("cafile", [""])[-1]
     return SmtpConfig(parts.hostname, port, mode, unquote(parts.username or ""),
-                      unquote(parts.password or ""), timeout)
+                      unquote(parts.password or ""), timeout, cafile)
 
 
 def _classify(exc: Exception) -> Exception:
@@ -116,12 +122,11 @@ class SmtpTransport:
         c = self.config
         try:
             if c.mode == "ssl":
-                self.conn = smtplib.SMTP_SSL(c.host, c.port, timeout=c.timeout,
-                                             context=ssl.create_default_context())
+                self.conn = smtplib.SMTP_SSL(c.host, c.port, timeout=c.timeout, context=c.tls())
             else:
                 self.conn = smtplib.SMTP(c.host, c.port, timeout=c.timeout)
                 if c.mode == "starttls":
-                    self.conn.starttls(context=ssl.create_default_context())
+                    self.conn.starttls(context=c.tls())
             if c.username:
                 self.conn.login(c.username, c.password)
         except smtplib.SMTPAuthenticationError as exc:
