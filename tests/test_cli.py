@@ -354,6 +354,25 @@ def test_database_password_is_masked() -> None:
         "postgresql+psycopg://grants:***@db.example.org:5432/tracker"
 
 
+def test_smtp_password_is_masked() -> None:
+    result = run("config", env={"TRACKER_SMTP_URL": "smtp://bot:hunter2@mail.example:587"})
+    assert "hunter2" not in result.stdout
+    assert config_rows(result)["smtp_url"][0] == "smtp://bot:***@mail.example:587"
+
+
+def test_project_config_puts_the_database_next_to_it(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TRACKER_DATABASE_URL")
+    project = tmp_path / "grants-office"
+    project.mkdir()
+    (project / "tracker.toml").write_text('database_url = "sqlite:///tracker.db"\n')
+    monkeypatch.chdir(project)
+    assert run("--seeds", RECURRING, "sync").exit_code == 0
+    assert (project / "tracker.db").is_file()
+    assert config_rows(run("config"))["database_url"] == (
+        f"sqlite:///{project / 'tracker.db'}", str(project / "tracker.toml"))
+
+
 def test_python_dash_m_tracker_help() -> None:
     done = subprocess.run([sys.executable, "-m", "tracker", "--help"], capture_output=True,
                           text=True, timeout=60, check=False)
