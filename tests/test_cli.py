@@ -378,3 +378,12 @@ def test_python_dash_m_tracker_help() -> None:
                           text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert "Usage:" in done.stdout and "deadlines" in done.stdout
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Athens", "Asia/Tokyo", "America/Los_Angeles"])
+def test_as_of_means_the_same_day_in_every_readers_zone(zone: str) -> None:
+    out = run("--seeds", RECURRING, "deadlines", "--as-of", "2024-12-10", "--tz", zone, "--all",
+              "-f", "json")
+    items = {i["id"]: i for i in json.loads(out.stdout)}
+    moved = items["ai-factories/cutoff/2025-02-04"]
+    assert moved["start"] == "2025-02-01T17:00:00+01:00" and moved["status"] == "moved"

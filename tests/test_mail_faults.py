@@ -384,3 +384,39 @@ def test_second_sender_refuses_while_the_first_is_sending(
     assert "sent 3" in out
     assert sorted(r for m in smtp.messages() for r in m.recipients) == sorted(PEOPLE)
     assert set(smtp.per_message_id().values()) == {1}
+
+
+def test_a_three_day_outage_delays_mail_but_never_fails_it(store: db.Store) -> None:
+    follow(store, PEOPLE[0])
+    with smtp_server(running=False) as smtp:
+        notify.queue_due(store, T, BASE_URL, SENDER)
+        now = T
+        for _ in range(40):  # every retry of three days of outage
+            send(store, smtp, now)
+            rows = mail.list_outbox(store)
+            assert {r.state for r in rows} == {"pending"}
+            now = max(now, min(r.next_attempt_at for r in rows))
+            if now > T + timedelta(days=3):
+                break
+        assert now > T + timedelta(days=3)
+        waits = [r.next_attempt_at - now for r in mail.list_outbox(store)]
+        assert all(w <= timedelta(hours=7.5) for w in waits)  # capped near six hours
+        smtp.start()
+        later = max(r.next_attempt_at for r in mail.list_outbox(store))
+        assert send(store, smtp, later).sent == 2
+    assert set(states(store).values()) == {("sent", "sent")}
+
+
+def test_failed_mail_can_be_queued_again(store: db.Store, tmp_path: Path, seeds: Path) -> None:
+    follow(store, PEOPLE[0])
+    with smtp_server() as smtp:
+        smtp.refuse(PEOPLE[0], "550 5.1.1 no such user")
+        notify.queue_due(store, T, BASE_URL, SENDER)
+        assert send(store, smtp, T).failed == 2
+    env = env_for(store, seeds, tmp_path)
+    result = cli(env, "retry", "--all")
+    assert result.exit_code == 0 and "2 message(s) queued again" in result.output
+    with smtp_server() as smtp:
+        # the CLI reads the real clock: the messages are due again from now on
+        assert send(store, smtp, datetime.now(UTC) + timedelta(seconds=1)).sent == 2
+        assert len(smtp.to(PEOPLE[0])) == 2

@@ -294,3 +294,39 @@ def test_db_upgrade_command(db_url: str) -> None:
     assert f"-> {db.head_revision()}" in result.output
     again = CliRunner().invoke(app, ["db", "upgrade"], env={"TRACKER_DATABASE_URL": db_url})
     assert "already at schema" in again.output
+
+
+def test_an_amendment_announced_later_is_picked_up_on_its_day(store: db.Store,
+                                                              seeds: Path) -> None:
+    (seeds / "rolling.toml").write_text(RULE + MOVE.replace("2024-09-30", "2024-10-15"))
+    service.sync(store, [seeds], NOW)  # 1 October: the move is not public yet
+    assert cutoff(store, "2025-02-04")["start_local"] == "2025-02-04T17:00:00+01:00"
+    assert service.ensure_synced(store, [seeds], NOW + timedelta(days=1)) is None
+    on_the_day = datetime(2024, 10, 15, 8, 0, tzinfo=UTC)  # 10:00 in Brussels
+    assert service.ensure_synced(store, [seeds], on_the_day) is not None
+    assert cutoff(store, "2025-02-04")["start_local"] == "2025-02-11T17:00:00+01:00"
+    assert service.ensure_synced(store, [seeds], on_the_day + timedelta(hours=1)) is None
+
+
+def test_withdrawn_call_keeps_its_tags_and_budget_change_bumps_events(
+        store: db.Store, seeds: Path) -> None:
+    service.sync(store, [seeds], NOW)
+    (seeds / "rolling.toml").write_text(RULE.replace("amount = 1_000_000",
+                                                     "amount = 1_000_000\nremaining = 10"))
+    service.sync(store, [seeds], NOW + timedelta(days=1))
+    assert cutoff(store, "2024-11-04")["sequence"] == 1  # its description shows the budget
+    (seeds / "rolling.toml").unlink()
+    (seeds / "other.toml").write_text('id = "other"\ntitle = "Other"\ntype = "milestones"\n')
+    service.sync(store, [seeds], NOW + timedelta(days=2))
+    assert db.load_calls(store)["rolling"].tags == ("ai",)
+    assert cutoff(store, "2024-11-04")["withdrawn"] is True
+
+
+def test_an_empty_seeds_folder_is_an_error_not_a_withdrawal(store: db.Store,
+                                                            seeds: Path) -> None:
+    service.sync(store, [seeds], NOW)
+    before = db.counts(store)
+    (seeds / "rolling.toml").unlink()
+    with pytest.raises(RuleError, match="no rule files"):
+        service.sync(store, [seeds], NOW + timedelta(days=1))
+    assert db.counts(store) == before

@@ -8,7 +8,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
@@ -102,6 +102,11 @@ def reader_now(settings: Settings, as_of: str | None, tz: str | None) -> datetim
     return datetime.now(UTC).astimezone(zone)
 
 
+def known_day(as_of: str | None) -> date | None:
+    """With --as-of DAY, what had been announced by DAY (whatever the reader's zone)."""
+    return parse_day(as_of, "--as-of") if as_of else None
+
+
 AsOf = Annotated[str | None, typer.Option(
     "--as-of", metavar="DATE", help="See things as they stood at the start of this day "
     "(YYYY-MM-DD); later amendments are ignored.")]
@@ -139,7 +144,7 @@ def deadlines(
         parse_day(until, "--until") if until else None
     query = service.Query(now=now, until=last, calls=tuple(call or ()),
                           kinds=service.parse_kinds(kind or ()), tags=tuple(tag or ()),
-                          include_past=show_all)
+                          include_past=show_all, known=known_day(as_of))
     if as_of:  # the list as it stood on a past day comes from the rules themselves
         items = service.deadlines(service.rules_from(settings.seeds), query)
     else:
@@ -161,7 +166,8 @@ def calls(ctx: typer.Context, as_of: AsOf = None, tz: Tz = None) -> None:
     """List calls with their submission model, status, next cut-off and budget."""
     settings = settings_of(ctx)
     now = reader_now(settings, as_of, tz)
-    typer.echo(output.calls_table(service.calls(service.rules_from(settings.seeds), now), now))
+    typer.echo(output.calls_table(service.calls(service.rules_from(settings.seeds), now,
+                                                known_day(as_of)), now))
 
 
 @command("show", "tracker show ai-factories")
@@ -174,7 +180,7 @@ def show(
     """Show one call: its facts, cut-offs past and future, amendments and sources."""
     settings = settings_of(ctx)
     now = reader_now(settings, as_of, tz)
-    detail = service.show(service.rules_from(settings.seeds), call_id, now)
+    detail = service.show(service.rules_from(settings.seeds), call_id, now, known_day(as_of))
     typer.echo(output.detail(detail, now))
 
 
@@ -348,7 +354,7 @@ def digest_preview(
     if as_of:
         now = datetime.combine(parse_day(as_of, "--as-of"), sub.at, sub.zone)
         upcoming = service.deadlines(service.rules_from(settings.seeds),
-                                     service.Query(now=now))
+                                     service.Query(now=now, known=known_day(as_of)))
     else:
         now = datetime.now(UTC)
     subject, text, page = notify.preview(store, email, now, settings.base_url,
@@ -387,6 +393,22 @@ def digest_send(
         typer.echo(f"  {err}", err=True)
     if queued.errors or sent.failed:
         raise typer.Exit(1)
+
+
+@command("retry", "tracker retry 12 13   (or: tracker retry --all)")
+def retry(
+    ctx: typer.Context,
+    ids: Annotated[list[int] | None, typer.Argument(metavar="[ID]...",
+                                                    help="Outbox ids from 'tracker outbox'.")]
+    = None,
+    every: Annotated[bool, typer.Option("--all", help="Every failed message.")] = False,
+) -> None:
+    """Put failed messages back in the queue (after fixing an address or the SMTP settings)."""
+    if not ids and not every:
+        raise typer.BadParameter("name outbox ids, or --all")
+    store = open_store(settings_of(ctx))
+    count = mail.requeue(store, ids or [], datetime.now(UTC))
+    typer.echo(f"{count} message(s) queued again; 'tracker digest send' sends them.")
 
 
 @command("outbox", "tracker outbox --state failed")

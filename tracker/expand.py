@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
@@ -135,6 +135,14 @@ def latest_closes(rule: Rule) -> date | None:
     return max([rule.closes, *days]) if rule.closes and days else rule.closes
 
 
+def next_announcement(rule: Rule, today: date) -> datetime | None:
+    """When the rule's view next changes by itself: the first announcement day after `today`
+    (midnight in the call's zone), or None."""
+    days = [a.announced for a in rule.amendments if a.announced > today]
+    days += [m.announced for m in rule.milestones if m.announced and m.announced > today]
+    return datetime.combine(min(days), time(0), rule.zone) if days else None
+
+
 def budget_as_of(rule: Rule, today: date) -> Budget | None:
     """The budget with every revision announced by `today` applied."""
     budget = rule.budget
@@ -183,8 +191,8 @@ class _Live:
     note: str = ""
 
 
-def _cutoffs(rule: Rule, now: datetime) -> list[Occurrence]:
-    today = now.astimezone(rule.zone).date()
+def _cutoffs(rule: Rule, now: datetime, known: date | None = None) -> list[Occurrence]:
+    today = known or now.astimezone(rule.zone).date()
     live: dict[str, _Live] = {s.key: _Live(s, s.when, s.tentative) for s in schedule(rule)}
     for a in amendments_known(rule, today):
         if a.action is Action.ADD and isinstance(a.to, date | datetime):
@@ -279,12 +287,14 @@ def _milestone(rule: Rule, m: Milestone, amendments: list[Amendment], today: dat
     )
 
 
-def expand(rule: Rule, now: datetime) -> list[Occurrence]:
-    """Every occurrence of `rule` as known on `now` (amendments announced later are ignored)."""
+def expand(rule: Rule, now: datetime, known: date | None = None) -> list[Occurrence]:
+    """Every occurrence of `rule` at `now`, with what was announced by `known` (default: the
+    day of `now` in the call's zone); amendments announced later are ignored."""
     if now.tzinfo is None:
         raise ValueError("now must be time-zone aware")
     zone: ZoneInfo = rule.zone
     today = now.astimezone(zone).date()
+    learnt = known or today
     out: list[Occurrence] = []
     if rule.opens is not None:
         out.append(Occurrence(
@@ -293,9 +303,9 @@ def expand(rule: Rule, now: datetime) -> list[Occurrence]:
             status=_status(False, rule.opens < today, False, False), precision=Precision.DAY,
             url=rule.url, source=rule.source, tags=rule.tags,
         ))
-    cutoffs = _cutoffs(rule, now)
+    cutoffs = _cutoffs(rule, now, learnt)
     out.extend(cutoffs)
-    closes = closes_as_of(rule, today)
+    closes = closes_as_of(rule, learnt)
     if closes is not None:
         closing = at_deadline(rule, closes)
         moved = rule.closes is not None and closes != rule.closes
@@ -311,9 +321,9 @@ def expand(rule: Rule, now: datetime) -> list[Occurrence]:
                 precision=Precision.MINUTE, original=original, url=rule.url,
                 source=rule.source, tags=rule.tags,
             ))
-    amendments = amendments_known(rule, today)
+    amendments = amendments_known(rule, learnt)
     for m in rule.milestones:
-        if m.announced is None or m.announced <= today:
+        if m.announced is None or m.announced <= learnt:
             out.append(_milestone(rule, m, amendments, today))
     return sort_occurrences(out)
 
@@ -323,23 +333,24 @@ def sort_occurrences(items: list[Occurrence]) -> list[Occurrence]:
     return sorted(items, key=lambda o: (o.instant, o.id))
 
 
-def expand_all(rules: list[Rule], now: datetime) -> list[Occurrence]:
+def expand_all(rules: list[Rule], now: datetime, known: date | None = None) \
+        -> list[Occurrence]:
     """Occurrences of many rules, merged in one order."""
     out: list[Occurrence] = []
     for rule in rules:
-        out.extend(expand(rule, now))
+        out.extend(expand(rule, now, known))
     return sort_occurrences(out)
 
 
-def call_state(rule: Rule, now: datetime) -> str:
+def call_state(rule: Rule, now: datetime, known: date | None = None) -> str:
     """'forthcoming', 'open' or 'closed' on `now` ('policy' for milestone sets)."""
     if rule.opens is None and rule.closes is None:
         return "policy"
     today = now.astimezone(rule.zone).date()
     if rule.opens is not None and today < rule.opens:
         return "forthcoming"
-    cut = [o for o in _cutoffs(rule, now) if o.status is not Status.CANCELLED]
-    closes = closes_as_of(rule, today)
+    cut = [o for o in _cutoffs(rule, now, known) if o.status is not Status.CANCELLED]
+    closes = closes_as_of(rule, known or today)
     if closes is not None:
         # a cut-off on the closing day is the last deadline (as in `expand`), whatever its hour
         last_day = [o.instant for o in cut if o.instant.astimezone(rule.zone).date() == closes]

@@ -21,7 +21,6 @@ from tracker.store.engine import Store
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_WAIT = timedelta(hours=6)
 
@@ -264,15 +263,9 @@ def drain(store: Store, transport: Transport, sender: str, now: datetime,
 
 def _retry(store: Store, row: outbox.OutboxRow, error: str, now: datetime,
            report: DrainReport, claimed: bool, attempts: int | None = None) -> None:
+    """A temporary failure is never final: an outage only delays mail (waits grow to 6 h)."""
     tries = attempts if attempts is not None else row.attempts + 1
     report.errors.append(f"{row.recipient}: {error}")
-    if tries >= MAX_ATTEMPTS:
-        if not claimed:
-            outbox.postpone(store, [row.id], error, now)
-        outbox.settle(store, row.id, outbox.FAILED, now, f"gave up after {tries} attempts: "
-                      f"{error}")
-        report.failed += 1
-        return
     when = now + backoff(row.message_id, tries)
     if claimed:
         outbox.settle(store, row.id, outbox.PENDING, now, error, next_attempt=when)

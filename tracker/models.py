@@ -363,6 +363,7 @@ class Subscription:
     created_at: datetime | None = None
     last_digest_at: datetime | None = None
     last_period: str = ""
+    last_revision_id: int | None = None  # the newest change the last digest could tell
 
     @property
     def zone(self) -> ZoneInfo:

@@ -124,25 +124,34 @@ class Context:
     base_url: str
     sender: str
     env: jinja2.Environment
+    revision_mark: int = 0  # read first: every change up to it is in the data above
 
 
 def context(store: db.Store, now: datetime, base_url: str, sender: str,
             upcoming: list[Occurrence] | None = None) -> Context:
     """Load once what all subscribers' digests need (upcoming: from the store unless given)."""
+    mark = db.revision_mark(store)
     everything = db.load_occurrences(store, db.Window(include_withdrawn=True), now)
     if upcoming is None:
         upcoming = db.load_occurrences(store, db.Window(since=now - timedelta(days=1)), now)
     return Context(upcoming, {o.id: o for o in everything}, db.load_calls(store),
-                   db.revision_map(store), base_url, sender, templates())
+                   db.revision_map(store), base_url, sender, templates(), mark)
 
 
 def _changes_for(sub: Subscription, store: db.Store, ctx: Context) \
         -> list[tuple[Change, Occurrence | None, str]]:
-    """Changes since this subscriber's last digest (or subscription), that they follow."""
-    if sub.last_digest_at is not None:  # the last digest already told what was known then
-        raw = db.changes_since(store, sub.last_digest_at, strictly_after=True)
+    """Changes since this subscriber's last digest (or subscription), that they follow.
+
+    Counted by revision id, not by clock: a sync that commits while a digest is prepared
+    lands after the mark and is told next time, never skipped."""
+    if sub.last_revision_id is not None:
+        raw = db.changes_since(store, None, after_id=sub.last_revision_id,
+                               upto_id=ctx.revision_mark)
+    elif sub.last_digest_at is not None:  # a digest queued before revision marks existed
+        raw = db.changes_since(store, sub.last_digest_at, strictly_after=True,
+                               upto_id=ctx.revision_mark)
     else:
-        raw = db.changes_since(store, sub.created_at)
+        raw = db.changes_since(store, sub.created_at, upto_id=ctx.revision_mark)
     new_calls = {(c.call_id, c.detected_at) for c in raw if c.entity == "call"
                  and c.change == "added"}
     out: list[tuple[Change, Occurrence | None, str]] = []
@@ -222,7 +231,7 @@ def queue_due(store: db.Store, now: datetime, base_url: str, sender: str,
                 elif outbox.enqueue(store, outbox.Queued(
                         sub.id, f"digest:{period.key}", "digest", sub.email, subject,
                         _header(payload, "Message-ID"), payload, period.due_at, token,
-                        period.key), now):
+                        period.key, ctx.revision_mark), now):
                     report.digests += 1
             queued = outbox.outbox_keys(store, sub.id, "alert:")
             for o in ctx.upcoming:

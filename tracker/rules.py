@@ -626,6 +626,10 @@ def check_files(paths: Sequence[Path]) -> tuple[list[Rule], list[Problem]]:
     rules: list[Rule] = []
     problems: list[Problem] = []
     seen: dict[str, str] = {}
+    for p in paths:  # an empty folder would withdraw every call: almost always a wrong path
+        if p.is_dir() and not any(f.is_file() for f in p.rglob("*.toml")):
+            problems.append(Problem(str(p), None, "", "no rule files (*.toml) in this folder",
+                                    "check the path (--seeds, TRACKER_SEEDS) or add a rule file"))
     for f in rule_files(paths):
         name = str(f)
         try:

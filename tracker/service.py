@@ -34,6 +34,7 @@ class Query:
     kinds: tuple[Kind, ...] = ()
     tags: tuple[str, ...] = ()
     include_past: bool = False
+    known: date | None = None  # with --as-of: what had been announced by that day
 
 
 @dataclass(frozen=True)
@@ -127,27 +128,30 @@ def select(items: Iterable[Occurrence], ids: set[str], q: Query) -> list[Occurre
 def deadlines(rules: Sequence[Rule], q: Query) -> list[Occurrence]:
     """What is coming (or everything, with include_past), as known on q.now."""
     ids = {find_rule(rules, c).id for c in q.calls}
-    return select(expand_all(list(rules), q.now), ids, q)
+    return select(expand_all(list(rules), q.now, q.known), ids, q)
 
 
-def calls(rules: Sequence[Rule], now: datetime) -> list[CallSummary]:
-    """Every call with its state, next cut-off and budget as of `now`."""
+def calls(rules: Sequence[Rule], now: datetime, known: date | None = None) \
+        -> list[CallSummary]:
+    """Every call with its state, next cut-off and budget as of `now` (announced by `known`)."""
     out = []
     for rule in sorted(rules, key=lambda r: (r.type.value, r.id)):
-        occ = expand(rule, now)
+        occ = expand(rule, now, known)
         nxt = next((o for o in occ if o.kind is Kind.CUTOFF and is_upcoming(o, now)
                     and o.status is not Status.CANCELLED), None)
-        today = now.astimezone(rule.zone).date()
-        out.append(CallSummary(rule, call_state(rule, now), nxt, budget_as_of(rule, today)))
+        day = known or now.astimezone(rule.zone).date()
+        out.append(CallSummary(rule, call_state(rule, now, known), nxt, budget_as_of(rule, day)))
     return out
 
 
-def show(rules: Sequence[Rule], name: str, now: datetime) -> CallDetail:
-    """One call: its facts, every occurrence past and future, amendments as known on `now`."""
+def show(rules: Sequence[Rule], name: str, now: datetime, known: date | None = None) \
+        -> CallDetail:
+    """One call: its facts, every occurrence past and future, amendments as known then."""
     rule = find_rule(rules, name)
-    today = now.astimezone(rule.zone).date()
-    return CallDetail(rule, call_state(rule, now), expand(rule, now), budget_as_of(rule, today),
-                      amendments_known(rule, today), closes_as_of(rule, today))
+    day = known or now.astimezone(rule.zone).date()
+    return CallDetail(rule, call_state(rule, now, known), expand(rule, now, known),
+                      budget_as_of(rule, day), amendments_known(rule, day),
+                      closes_as_of(rule, day))
 
 
 def days_left(o: Occurrence, now: datetime) -> int:
@@ -180,7 +184,7 @@ def sync(store: db.Store, paths: Sequence[Path], now: datetime,
 
 def ensure_synced(store: db.Store, paths: Sequence[Path], now: datetime) -> db.SyncReport | None:
     """Sync first when the seeds changed since the store last saw them."""
-    if db.is_stale(store, fingerprint(paths)):
+    if db.is_stale(store, fingerprint(paths), now):
         return sync(store, paths, now)
     return None
 

@@ -29,6 +29,7 @@ from tracker.store.queries import (
     occurrence_state,
     put_state,
     revision_map,
+    revision_mark,
     state_token,
     wait_for,
 )
@@ -93,6 +94,7 @@ __all__ = [
     "outbox",
     "put_state",
     "revision_map",
+    "revision_mark",
     "revisions",
     "row_occurrence",
     "runtime_state",

@@ -39,6 +39,7 @@ def _subscription(r: sa.Row[tuple[object, ...]]) -> Subscription:
         alerts=tuple(int(x) for x in m["alerts"].split()), send_empty=m["send_empty"],
         active=m["active"], id=m["id"], created_at=_aware(m["created_at"]),
         last_digest_at=_aware(m["last_digest_at"]), last_period=m["last_period"],
+        last_revision_id=m["last_revision_id"],
     )
 
 
@@ -131,6 +132,7 @@ class Queued:
     due_at: datetime
     token: str
     period: str = ""  # for a digest: the subscriber's new last_period
+    revision_mark: int | None = None  # for a digest: the newest change it could tell
 
 
 def new_token() -> str:
@@ -166,7 +168,8 @@ def enqueue(store: Store, item: Queued, now: datetime) -> bool:
             if item.kind == "digest":
                 conn.execute(subscribers.update()
                              .where(subscribers.c.id == item.subscriber_id)
-                             .values(last_digest_at=stamp, last_period=item.period))
+                             .values(last_digest_at=stamp, last_period=item.period,
+                                     last_revision_id=item.revision_mark))
     except IntegrityError:
         return False
     return True
@@ -284,3 +287,13 @@ def outbox_counts(store: Store) -> dict[str, int]:
     with store.read() as conn:
         found = {str(s): int(n) for s, n in conn.execute(q)}
     return {s: found.get(s, 0) for s in (PENDING, SENDING, SENT, FAILED)}
+
+
+def requeue(store: Store, row_ids: Sequence[int], now: datetime) -> int:
+    """Failed rows back to pending, to be sent at the next drain (same Message-ID)."""
+    q = outbox.update().where(outbox.c.state == FAILED)
+    if row_ids:
+        q = q.where(outbox.c.id.in_(list(row_ids)))
+    with store.write() as conn:
+        return int(conn.execute(q.values(state=PENDING, next_attempt_at=utc_naive(now),
+                                         last_error="")).rowcount)

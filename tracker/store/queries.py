@@ -28,7 +28,7 @@ from tracker.store.schema import (
     utc_naive,
 )
 from tracker.store.sync import (
-    last_fingerprint,
+    last_run,
     row_occurrence,
 )
 
@@ -84,9 +84,15 @@ def revision_map(store: Store) -> dict[str, Revision]:
 
 
 def changes_since(store: Store, since: datetime | None, call_ids: Sequence[str] = (),
-                  strictly_after: bool = False) -> list[Change]:
-    """History lines detected at or after `since` (or strictly after), oldest first."""
+                  strictly_after: bool = False, after_id: int | None = None,
+                  upto_id: int | None = None) -> list[Change]:
+    """History lines detected at or after `since` (or strictly after), and with a revision id
+    in (after_id, upto_id] when given, oldest first."""
     q = sa.select(revisions).order_by(revisions.c.id)
+    if after_id is not None:
+        q = q.where(revisions.c.id > after_id)
+    if upto_id is not None:
+        q = q.where(revisions.c.id <= upto_id)
     if since is not None:
         column = revisions.c.detected_at
         bound = utc_naive(since)
@@ -112,10 +118,14 @@ def last_sync(store: Store) -> tuple[datetime, str] | None:
     return None if row is None else (from_utc_naive(row.finished_at), str(row.fingerprint))
 
 
-def is_stale(store: Store, fingerprint: str) -> bool:
-    """True when the seeds differ from what the store last synced."""
+def is_stale(store: Store, fingerprint: str, now: datetime) -> bool:
+    """True when the seeds differ from what the store last synced, or when an amendment or
+    milestone announced for a later day has become known since."""
     with store.read() as conn:
-        return last_fingerprint(conn) != fingerprint
+        found = last_run(conn)
+    if found is None or found[0] != fingerprint:
+        return True
+    return found[1] is not None and utc_naive(now) >= found[1]
 
 
 def counts(store: Store) -> dict[str, int]:
@@ -227,3 +237,9 @@ def get_state(store: Store) -> dict[str, tuple[str, datetime]]:
     with store.read() as conn:
         return {r.key: (r.value, from_utc_naive(r.updated_at))
                 for r in conn.execute(sa.select(runtime_state).order_by(runtime_state.c.key))}
+
+
+def revision_mark(store: Store) -> int:
+    """The newest revision id (0 for none): what a digest rendered now can know about."""
+    with store.read() as conn:
+        return int(conn.execute(sa.select(sa.func.max(revisions.c.id))).scalar() or 0)

@@ -89,6 +89,7 @@ sync_runs = sa.Table(
     sa.Column("added", sa.Integer, nullable=False, server_default="0"),
     sa.Column("changed", sa.Integer, nullable=False, server_default="0"),
     sa.Column("withdrawn", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("valid_until", sa.DateTime, nullable=True),
 )
 
 subscribers = sa.Table(
@@ -110,6 +111,7 @@ subscribers = sa.Table(
     sa.Column("unsubscribed_at", sa.DateTime),
     sa.Column("last_digest_at", sa.DateTime),
     sa.Column("last_period", sa.String(40), nullable=False, server_default=""),
+    sa.Column("last_revision_id", sa.Integer, nullable=True),
 )
 
 unsubscribe_tokens = sa.Table(

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from tracker.errors import StoreError
-from tracker.expand import budget_as_of
+from tracker.expand import budget_as_of, next_announcement
 from tracker.models import Change, Kind, Occurrence, Precision, Rule, Status
 from tracker.store.engine import (
     Store,
@@ -200,11 +200,31 @@ def _apply(conn: Connection, table: sa.Table, entity: str, counter: str, names: 
                 **extra))
 
 
+def _bump_for_call_changes(conn: Connection, report: SyncReport, now: datetime) -> None:
+    """Events repeat their call's budget: a budget revision is a visible change to them too."""
+    changed = {c.call_id for c in report.changes if c.entity == "call" and c.change == "budget"}
+    if not changed:
+        return
+    conn.execute(occurrences.update()
+                 .where(occurrences.c.call_id.in_(changed))
+                 .where(occurrences.c.kind != "milestone")
+                 .where(occurrences.c.withdrawn == sa.false())
+                 .values(sequence=occurrences.c.sequence + 1, last_modified=utc_naive(now)))
+
+
 def last_fingerprint(conn: Connection) -> str | None:
     """The seed fingerprint of the last sync that wrote anything."""
-    row = conn.execute(sa.select(sync_runs.c.fingerprint).order_by(sync_runs.c.id.desc())
-                       .limit(1)).first()
-    return None if row is None else str(row.fingerprint)
+    found = last_run(conn)
+    return None if found is None else found[0]
+
+
+def last_run(conn: Connection) -> tuple[str, datetime | None] | None:
+    """(fingerprint, valid_until) of the last sync that wrote anything."""
+    row = conn.execute(sa.select(sync_runs.c.fingerprint, sync_runs.c.valid_until)
+                       .order_by(sync_runs.c.id.desc()).limit(1)).first()
+    if row is None:
+        return None
+    return str(row.fingerprint), row.valid_until
 
 
 def sync(store: Store, rules: Sequence[Rule], items: Sequence[Occurrence], now: datetime,
@@ -214,20 +234,28 @@ def sync(store: Store, rules: Sequence[Rule], items: Sequence[Occurrence], now: 
     call_rows = {r.id: call_row(r, now.astimezone(r.zone).date()) for r in rules}
     occ_rows = {o.id: occurrence_row(o) for o in items}
     tags = {(r.id, t) for r in rules for t in r.tags}
+    nexts = [n for r in rules
+             if (n := next_announcement(r, now.astimezone(r.zone).date())) is not None]
+    valid_until = utc_naive(min(nexts)) if nexts else None
     try:
         with store.write() as conn:
             _apply(conn, calls, "call", "revision", CALL_FIELDS, call_rows, now, report)
             _apply(conn, occurrences, "occurrence", "sequence", OCC_FIELDS, occ_rows, now, report)
+            _bump_for_call_changes(conn, report, now)
             have = {(r.call_id, r.tag) for r in conn.execute(sa.select(call_tags))}
+            # a withdrawn call keeps its tags, so its tag feeds can announce the cancellations
+            tags |= {(c, t) for c, t in have if c not in call_rows}
             if have != tags:
                 conn.execute(call_tags.delete())
                 if tags:
                     conn.execute(call_tags.insert(), [{"call_id": c, "tag": t} for c, t in tags])
-            if report.total == 0 and have == tags and last_fingerprint(conn) == fingerprint:
+            if report.total == 0 and have == tags and \
+                    last_run(conn) == (fingerprint, valid_until):
                 return report  # nothing changed: the transaction commits with no writes
             key = conn.execute(sync_runs.insert().values(
                 finished_at=utc_naive(now), fingerprint=fingerprint, added=report.added,
-                changed=report.changed, withdrawn=report.withdrawn)).inserted_primary_key
+                changed=report.changed, withdrawn=report.withdrawn,
+                valid_until=valid_until)).inserted_primary_key
             run_id = key[0] if key else None
             if report.changes:
                 conn.execute(revisions.insert(), [{
