@@ -387,3 +387,24 @@ def test_as_of_means_the_same_day_in_every_readers_zone(zone: str) -> None:
     items = {i["id"]: i for i in json.loads(out.stdout)}
     moved = items["ai-factories/cutoff/2025-02-04"]
     assert moved["start"] == "2025-02-01T17:00:00+01:00" and moved["status"] == "moved"
+
+
+@pytest.mark.parametrize("args", [
+    ("deadlines", "--until", "9999-12-31"),
+    ("deadlines", "--as-of", "0001-01-01"),
+    ("serve", "--port", "99999"),
+])
+def test_absurd_values_get_one_line_not_a_traceback(args: tuple[str, ...]) -> None:
+    result = run("--seeds", RECURRING, *args)
+    assert result.exit_code == 2
+    assert ("Traceback" not in result.output and result.exception is None) or \
+        isinstance(result.exception, SystemExit)
+
+
+def test_a_path_that_cannot_be_written_is_one_error_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "afile"
+    blocker.write_text("")
+    result = run("--seeds", RECURRING, "feeds", "build", env={"TRACKER_CALENDARS": str(blocker)})
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)
+    assert "Error:" in result.output and str(blocker) in result.output

@@ -362,3 +362,29 @@ def test_cli_preview_prints_the_digest_and_sends_nothing(
     assert not (tmp_path / "mail").exists()
     with store.read() as conn:  # and the subscriber's next digest is still due
         assert conn.execute(sa.select(db.subscribers.c.last_period)).scalar() == ""
+
+
+def test_a_moved_cutoff_gets_its_alerts_again(store: db.Store, smtp: SmtpServer,
+                                              seeds: Path) -> None:
+    follow(store, "ana@uni.example", every="monthly", alerts="3d")
+    run(store, smtp, brussels(2024, 11, 1, 8))
+    assert len(alerts(smtp, "ana@uni.example")) == 1  # 3 days before 4 November
+    write_seeds(seeds, TITLE, MOVE)  # announced 28 October: the cut-off is now 8 November
+    service.sync(store, [seeds], brussels(2024, 11, 1, 9))
+    for now in (brussels(2024, 11, 4, 8), brussels(2024, 11, 5, 8), brussels(2024, 11, 6, 8)):
+        run(store, smtp, now)
+    second = alerts(smtp, "ana@uni.example")[1:]
+    assert [sent_at(m) for m in second] == [brussels(2024, 11, 5, 8)]
+    assert "2024-11-08 17:00 CET" in str(second[0]["Subject"])
+
+
+def test_a_title_on_two_lines_still_makes_one_subject_line(tmp_path: Path,
+                                                           smtp: SmtpServer) -> None:
+    folder = write_seeds(tmp_path / "nl", 'Demo call for\\nvery long titles')
+    s = db.open_store(f"sqlite:///{tmp_path / 'nl.db'}")
+    service.sync(s, [folder], SYNCED)
+    follow(s, "ana@uni.example")
+    run(s, smtp, WEEK_BEFORE)
+    subjects = [str(m.message["Subject"]) for m in smtp.to("ana@uni.example")]
+    assert any("Demo call for very long titles" in x for x in subjects)  # the alert
+    s.close()

@@ -99,3 +99,20 @@ def test_absurd_number_of_days_is_refused_not_stored(env: dict[str, str], option
     assert option in line and "3000000d" in line
     sub = stored(env, "ana@uni.example")
     assert sub is not None and sub.horizon_days == 60 and sub.alerts == ()
+
+
+def test_filters_can_be_cleared_and_a_new_subscription_starts_afresh(
+        env: dict[str, str]) -> None:
+    assert run(env, "subscribe", "ana@uni.example", "--call", "ai-factories", "--tag", "ai",
+               "--kind", "cutoff", "--every", "daily").exit_code == 0
+    cleared = run(env, "subscribe", "ana@uni.example", "--call", "", "--tag", "", "--kind", "")
+    assert cleared.exit_code == 0, cleared.output
+    sub = stored(env, "ana@uni.example")
+    assert sub is not None and (sub.calls, sub.tags, sub.kinds) == ((), (), ())
+    assert "follows everything" in cleared.stdout and sub.every is Every.DAILY
+    run(env, "subscribe", "ana@uni.example", "--tag", "hpc")
+    assert run(env, "unsubscribe", "ana@uni.example").exit_code == 0
+    again = run(env, "subscribe", "ana@uni.example")
+    fresh = stored(env, "ana@uni.example")
+    assert again.exit_code == 0 and fresh is not None and fresh.active
+    assert (fresh.tags, fresh.every) == ((), Every.WEEKLY)  # not the old filters

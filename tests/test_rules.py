@@ -193,7 +193,7 @@ TABLE_HEADERS = {
 
 
 @pytest.mark.parametrize(("replace", "key", "words"), [
-    (('every = "3 months"', 'every = "0 months"'), "cutoffs.every", "at least 1"),
+    (('every = "3 months"', 'every = "0 months"'), "cutoffs.every", "from 1 to 1000"),
     (("until = 2025-12-31", "count = 0"), "cutoffs.count", "at least 1"),
     (("until = 2025-12-31", "until = 2026-06-30"), "cutoffs.until", "after the call closes"),
     (("first = 2024-11-04", "first = 2024-08-04"), "cutoffs.first", "outside the open period"),

@@ -60,6 +60,10 @@ def handled(fn: Callable[P, R]) -> Callable[P, R]:
         except TrackerError as exc:
             typer.echo(f"Error: {exc}" if not isinstance(exc, RuleError) else str(exc), err=True)
             raise typer.Exit(exc.exit_code) from None
+        except OSError as exc:  # a folder that is a file, a path we may not write, ...
+            where = f": {exc.filename}" if exc.filename else ""
+            typer.echo(f"Error: {exc.strerror or exc}{where}", err=True)
+            raise typer.Exit(1) from None
 
     return wrapper
 
@@ -263,7 +267,8 @@ def feeds_build(
 def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8080,
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.", min=1,
+                                      max=65535)] = 8080,
 ) -> None:
     """Serve the feeds over HTTP (ETag, 304, gzip, ?call=&tag=&kind= filters) and an index page."""
     from tracker import server
@@ -446,7 +451,8 @@ def run(
     serve_http: Annotated[bool, typer.Option(
         "--serve", help="Also serve the feeds and unsubscribe links over HTTP.")] = False,
     host: Annotated[str, typer.Option("--host", help="Address for --serve.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port for --serve.")] = 8080,
+    port: Annotated[int, typer.Option("--port", help="Port for --serve.", min=1,
+                                      max=65535)] = 8080,
     sync_every: Annotated[str, typer.Option(
         "--sync-every", help="How often to look for rule changes (30s, 5m, 1h).")] = "30s",
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
@@ -83,9 +83,11 @@ def due_alert(sub: Subscription, o: Occurrence, now: datetime,
     if not due:
         return None
     lead = due[0]
-    if any(f"alert:{o.id}:{d}d" in queued for d in sub.alerts if d <= lead):
+    # the cut-off's instant is part of the key: a moved cut-off gets its alerts again
+    base = f"alert:{o.id}@{o.instant.astimezone(UTC):%Y%m%dT%H%MZ}"
+    if any(f"{base}:{d}d" in queued for d in sub.alerts if d <= lead):
         return None
-    return lead, f"alert:{o.id}:{lead}d"
+    return lead, f"{base}:{lead}d"
 
 
 @dataclass(frozen=True)
@@ -220,7 +222,7 @@ def message(sender: str, recipient: str, subject_line: str, text: str, html: str
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = recipient
-    msg["Subject"] = subject_line
+    msg["Subject"] = " ".join(subject_line.split())  # a header is one line
     msg["Date"] = format_datetime(date_)
     msg["Message-ID"] = message_id
     mailto = f"mailto:{parseaddr(sender)[1]}?subject={quote('unsubscribe ' + token)}"

@@ -65,11 +65,16 @@ def subscribe(store: db.Store, email: str, now: datetime, *, calls: Sequence[str
               tags: Sequence[str] = (), kinds: Sequence[str] = (), every: str | None = None,
               at: str | None = None, tz: str | None = None, horizon: str | None = None,
               alerts: str | None = None, empty: bool | None = None) -> tuple[Subscription, bool]:
-    """Create a subscription, or edit one: options not given keep their value."""
+    """Create a subscription, or edit one: options not given keep their value; an empty value
+    (--call '') clears that filter. After an unsubscribe, subscribing starts afresh."""
     address = valid_email(email)
-    old = outbox.get_subscription(store, address) or Subscription(address)
+    found = outbox.get_subscription(store, address)
+    old = found if found is not None and found.active else Subscription(address)
     known = db.call_names(store)
-    ids = tuple(sorted({resolve_call(known, c) for c in calls})) if calls else old.calls
+    ids = tuple(sorted({resolve_call(known, c) for c in calls if c.strip()})) if calls \
+        else old.calls
+    tags = [t for t in tags if t.strip()] if tags else list(old.tags)
+    kinds = [k for k in kinds if k.strip()] if kinds else list(old.kinds)
     known_tags = {t for c in db.load_calls(store).values() for t in c.tags}
     for t in tags:
         if t not in known_tags:
@@ -89,7 +94,7 @@ def subscribe(store: db.Store, email: str, now: datetime, *, calls: Sequence[str
         leads = tuple(sorted({parse_days(a, "--alerts") for a in alerts.split(",") if a.strip()},
                              reverse=True))
     sub = Subscription(
-        address, ids, tuple(tags) or old.tags, tuple(kinds) or old.kinds, freq,
+        address, ids, tuple(tags), tuple(kinds), freq,
         parse_at(at) if at else old.at, zone,
         parse_days(horizon, "--horizon") if horizon else old.horizon_days, leads,
         old.send_empty if empty is None else empty)

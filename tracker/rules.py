@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from tracker.errors import Problem, RuleError
@@ -54,6 +54,9 @@ AMEND_KEYS = {"action", "announced", "cutoff", "milestone", "closing", "to", "da
 MILESTONE_KEYS = {"id", "title", "date", "tentative", "announced", "source", "note", "url"}
 SOURCE_KEYS = {"title", "url", "published", "secondary"}
 
+MULTILINE = {"summary", "note"}
+FIRST_YEAR, LAST_YEAR = 1900, 2199
+_D = TypeVar("_D", date, datetime)
 SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 PERIOD = re.compile(r"^\s*(\d+)\s*(day|week|month)s?\s*$")
 FUZZY = re.compile(r"^(\d{4})(?:-(?:(\d{2})|[Qq]([1-4])))?$")
@@ -141,7 +144,9 @@ class _Checker:
             self.error(_join(where, key), f"'{key}' must be a string, got {_tname(value)}",
                        f'write it in quotes: {key} = "..."')
             return default
-        return value.strip()
+        if key in MULTILINE:
+            return value.strip()
+        return " ".join(value.split())  # a title or label is one line, whatever the TOML
 
     def texts(self, table: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
         value = table.get(key, [])
@@ -151,7 +156,7 @@ class _Checker:
             self.error(_join(where, key), f"'{key}' must be a list of strings",
                        f'write {key} = ["first", "second"]')
             return ()
-        return tuple(v.strip() for v in value)
+        return tuple(" ".join(v.split()) for v in value)
 
     def boolean(self, table: dict[str, Any], key: str, where: str) -> bool:
         value = table.get(key, False)
@@ -176,10 +181,10 @@ class _Checker:
                        "drop the time part: the call's deadline_time applies")
             return None
         if isinstance(value, date):
-            return value
+            return self.in_range(value, where)
         if isinstance(value, str):
             try:
-                return date.fromisoformat(value.strip())
+                return self.in_range(date.fromisoformat(value.strip()), where)
             except ValueError:
                 pass
         self.error(where, f"expected a date, got {_tname(value)} {value!r}",
@@ -189,7 +194,8 @@ class _Checker:
     def moment(self, value: Any, where: str) -> date | datetime | None:
         """A date, or a local/offset date-time (for a cut-off at another hour)."""
         if isinstance(value, date):  # datetime is a date too
-            return value
+            day = value.date() if isinstance(value, datetime) else value
+            return value if self.in_range(day, where) else None
         self.error(where, f"expected a date or a date-time, got {_tname(value)} {value!r}",
                    "write 2025-01-31 or 2025-01-31T12:00:00 (no quotes)")
         return None
@@ -208,7 +214,21 @@ class _Checker:
             return None
         return int(value)
 
+    def in_range(self, day: _D, where: str) -> _D | None:
+        """Dates from 1900 to 2199: anything else is a typo, and would overflow later."""
+        if FIRST_YEAR <= day.year <= LAST_YEAR:
+            return day
+        self.error(where, f"{day} is outside the years {FIRST_YEAR}-{LAST_YEAR}",
+                   "check the year")
+        return None
+
     def fuzzy(self, value: Any, where: str) -> FuzzyDate | None:
+        found = self._fuzzy(value, where)
+        if found is not None and self.in_range(found.first, where) is None:
+            return None
+        return found
+
+    def _fuzzy(self, value: Any, where: str) -> FuzzyDate | None:
         if isinstance(value, datetime):
             return FuzzyDate(value.date(), Precision.DAY)
         if isinstance(value, date):
@@ -344,8 +364,9 @@ def _cutoffs(c: _Checker, data: dict[str, Any]) -> Cutoffs:
         if m is None:
             c.error("cutoffs.every", f"'every' must say how often, got {every!r}",
                     'write every = "3 months" (or "2 weeks", "10 days")')
-        elif int(m.group(1)) < 1:
-            c.error("cutoffs.every", "the interval must be at least 1", 'e.g. every = "3 months"')
+        elif not 1 <= int(m.group(1)) <= 1000:
+            c.error("cutoffs.every", f"the interval must be from 1 to 1000, got {m.group(1)}",
+                    'e.g. every = "3 months"')
         if count is not None and (not isinstance(count, int) or isinstance(count, bool)
                                   or count < 1):
             c.error("cutoffs.count", f"count must be a whole number of at least 1, got {count!r}",
@@ -357,7 +378,7 @@ def _cutoffs(c: _Checker, data: dict[str, Any]) -> Cutoffs:
         if first and until and until < first:
             c.error("cutoffs.until", f"until ({until}) is before first ({first})",
                     "until must be on or after the first cut-off")
-        if m and first and int(m.group(1)) >= 1 and (until or count):
+        if m and first and 1 <= int(m.group(1)) <= 1000 and (until or count):
             recurrence = Recurrence(first, int(m.group(1)), m.group(2) + "s", until, count)
     elif "until" in raw or "count" in raw:
         c.error("cutoffs", "'until'/'count' given without a recurrence",

@@ -16,10 +16,13 @@ _DURATION = re.compile(r"^\s*(\d+)\s*([dwmy])\s*$", re.IGNORECASE)
 def parse_day(text: str, option: str = "date") -> date:
     """'2024-10-01' -> date; anything else is a UsageError naming the option."""
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         raise UsageError(f"{option}: '{text}' is not a date; write YYYY-MM-DD, "
                          "e.g. 2024-10-01") from None
+    if not 1900 <= day.year <= 2199:
+        raise UsageError(f"{option}: {day} is outside the years 1900-2199")
+    return day
 
 
 def parse_within(text: str, today: date) -> date:
@@ -28,13 +31,16 @@ def parse_within(text: str, today: date) -> date:
     if not m:
         raise UsageError(f"--within: '{text}' is not a duration; write e.g. 90d, 12w, 6m or 1y")
     n, unit = int(m.group(1)), m.group(2).lower()
-    if unit == "d":
-        return today + timedelta(days=n)
-    if unit == "w":
-        return today + timedelta(weeks=n)
-    delta = relativedelta(months=n) if unit == "m" else relativedelta(years=n)
-    result: date = today + delta
-    return result
+    try:
+        if unit == "d":
+            result: date = today + timedelta(days=n)
+        elif unit == "w":
+            result = today + timedelta(weeks=n)
+        else:
+            result = today + (relativedelta(months=n) if unit == "m" else relativedelta(years=n))
+    except (OverflowError, ValueError):
+        result = date(2199, 12, 31)
+    return min(result, date(2199, 12, 31))
 
 
 def parse_zone(name: str, option: str = "--tz") -> ZoneInfo:
