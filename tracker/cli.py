@@ -464,7 +464,7 @@ def run(
     settings = settings_of(ctx)
     every = parse_interval(sync_every, "--sync-every")
     store = open_store(settings)
-    with store.exclusive("tracker run"):
+    with store.exclusive("tracker run", wait=5.0):
         runner = scheduler.Runner(
             store, settings.seeds, settings.calendars, settings.base_url, settings.mail_from,
             lambda: mailer.transport_for(settings.smtp_url, settings.maildir))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import time as _time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -114,21 +115,26 @@ class Store:
             yield conn
 
     @contextmanager
-    def exclusive(self, what: str) -> Iterator[None]:
+    def exclusive(self, what: str, wait: float = 0.0) -> Iterator[None]:
         """Hold the one-process lock of this database (the scheduler's, or a sender's).
 
         PostgreSQL: a session advisory lock; SQLite: a file lock next to the database file.
-        Raises StoreError at once when another process holds it.
+        Tries for `wait` seconds, then raises StoreError naming the holder where known.
         """
-        busy = (f"another tracker process ({what}) is already running against this database; "
-                "stop it first, or let it do the work")
+        busy = ("another tracker process is already running against this database{holder}; "
+                f"stop it first, or let it do the work (wanted for: {what})")
+        deadline = _time.monotonic() + wait
         if self.engine.dialect.name == "postgresql":
             with self.engine.connect() as conn:
-                got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"),
-                                   {"k": PROCESS_LOCK_KEY}).scalar()
-                conn.commit()
+                while True:
+                    got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"),
+                                       {"k": PROCESS_LOCK_KEY}).scalar()
+                    conn.commit()
+                    if got or _time.monotonic() >= deadline:
+                        break
+                    _time.sleep(0.2)
                 if not got:
-                    raise StoreError(busy)
+                    raise StoreError(busy.format(holder=""))
                 try:
                     yield
                 finally:
@@ -140,10 +146,17 @@ class Store:
             yield
             return
         with open(f"{database}.lock", "a+") as fh:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise StoreError(busy) from None
+            while True:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if _time.monotonic() >= deadline:
+                        fh.seek(0)
+                        held = fh.read().strip()
+                        raise StoreError(busy.format(
+                            holder=f" (pid {held})" if held else "")) from None
+                    _time.sleep(0.2)
             try:
                 fh.seek(0)
                 fh.truncate()
