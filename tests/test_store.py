@@ -17,7 +17,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from typer.testing import CliRunner
 
-from tracker import service
+from tracker import feedset, service
 from tracker import store as db
 from tracker.cli import app
 from tracker.errors import RuleError
@@ -330,3 +330,23 @@ def test_an_empty_seeds_folder_is_an_error_not_a_withdrawal(store: db.Store,
     with pytest.raises(RuleError, match="no rule files"):
         service.sync(store, [seeds], NOW + timedelta(days=1))
     assert db.counts(store) == before
+
+
+def test_a_cutoff_moved_onto_the_closing_day_does_not_cancel_the_closing(
+        store: db.Store, seeds: Path) -> None:
+    service.sync(store, [seeds], NOW)
+    assert db.occurrence_state(store, "rolling/closing") is not None
+    onto_closing = MOVE.replace("cutoff = 2025-02-04", "cutoff = 2025-11-04") \
+        .replace("to = 2025-02-11", "to = 2025-12-31")
+    (seeds / "rolling.toml").write_text(RULE + onto_closing)
+    service.sync(store, [seeds], NOW + timedelta(days=1))
+    closing = db.occurrence_state(store, "rolling/closing")
+    assert closing is not None and closing["status"] == "merged"
+    listed = service.stored_deadlines(store, service.Query(now=NOW))
+    assert "rolling/closing" not in {o.id for o in listed}
+    data = feedset.gather(store)
+    assert "rolling/closing" not in {o.id for o in data.items}  # no "closes (cancelled)"
+    (seeds / "rolling.toml").write_text(RULE)  # the cut-off moves away again
+    service.sync(store, [seeds], NOW + timedelta(days=2))
+    back = db.occurrence_state(store, "rolling/closing")
+    assert back is not None and back["withdrawn"] is False and back["status"] == "confirmed"

@@ -34,6 +34,8 @@ def describe(change: Change, zone: str) -> str:
         return "cancelled"
     if change.change == "withdrawn":
         return "removed from the call's schedule"
+    if change.change == "merged":
+        return "now falls together with the call's last cut-off"
     if change.change == "restored":
         return "back in the schedule"
     if change.change == "added":

@@ -65,6 +65,7 @@ def load_occurrences(store: Store, window: Window, now: datetime) -> list[Occurr
         q = q.where(occurrences.c.call_id.in_(tagged))
     if not window.include_withdrawn:
         q = q.where(occurrences.c.withdrawn == sa.false())
+    q = q.where(occurrences.c.status != "merged")  # a closing that a cut-off stands for
     q = q.order_by(occurrences.c.start_utc, occurrences.c.id)
     with store.read() as conn:
         tag_map: dict[str, list[str]] = {}

@@ -152,8 +152,14 @@ def _diff(old: dict[str, Any], new: dict[str, Any], names: Sequence[str]) \
 
 
 def _apply(conn: Connection, table: sa.Table, entity: str, counter: str, names: Sequence[str],
-           fresh: dict[str, dict[str, Any]], now: datetime, report: SyncReport) -> None:
-    """Insert, update (with revisions) and withdraw rows of one table; never delete."""
+           fresh: dict[str, dict[str, Any]], now: datetime, report: SyncReport,
+           live_calls: frozenset[str] = frozenset()) -> None:
+    """Insert, update (with revisions) and withdraw rows of one table; never delete.
+
+    A call's "closes" item that goes away while the call stays has not been cancelled: a
+    cut-off now falls on the closing day and stands for it. It is kept as 'merged', hidden
+    from listings and feeds, and comes back if the cut-off moves away again.
+    """
     stamp = utc_naive(now)
     cols = [table.c.id, table.c.withdrawn, table.c[counter], *(table.c[n] for n in names)]
     existing = {r.id: r._asdict() for r in conn.execute(sa.select(*cols))}
@@ -183,18 +189,22 @@ def _apply(conn: Connection, table: sa.Table, entity: str, counter: str, names: 
         updates.append({**{n: row[n] for n in row if n != "id"}, "b_id": key,
                         counter: old[counter] + 1, "withdrawn": False, "last_modified": stamp})
     gone = [k for k, old in existing.items() if k not in fresh and not old["withdrawn"]]
+    merged = {k for k in gone if k.endswith("/closing") and existing[k].get("call_id")
+              in live_calls}
     for key in gone:
         report.withdrawn += 1
         call_id = existing[key].get("call_id", key)
-        report.changes.append(Change(entity, key, call_id, "withdrawn", detected_at=now))
+        report.changes.append(Change(entity, key, call_id,
+                                     "merged" if key in merged else "withdrawn", detected_at=now))
     if inserts:
         conn.execute(table.insert(), inserts)
     for upd in updates:  # one statement per row: rows differ in which columns they set
         values = {k: v for k, v in upd.items() if k != "b_id"}
         conn.execute(table.update().where(table.c.id == upd["b_id"]).values(**values))
     if gone:
-        extra = {"status": "withdrawn"} if entity == "occurrence" else {}
         for key in gone:
+            extra = {"status": "merged" if key in merged else "withdrawn"} \
+                if entity == "occurrence" else {}
             conn.execute(table.update().where(table.c.id == key).values(
                 withdrawn=True, last_modified=stamp, **{counter: existing[key][counter] + 1},
                 **extra))
@@ -240,7 +250,8 @@ def sync(store: Store, rules: Sequence[Rule], items: Sequence[Occurrence], now: 
     try:
         with store.write() as conn:
             _apply(conn, calls, "call", "revision", CALL_FIELDS, call_rows, now, report)
-            _apply(conn, occurrences, "occurrence", "sequence", OCC_FIELDS, occ_rows, now, report)
+            _apply(conn, occurrences, "occurrence", "sequence", OCC_FIELDS, occ_rows, now, report,
+                   frozenset(call_rows))
             _bump_for_call_changes(conn, report, now)
             have = {(r.call_id, r.tag) for r in conn.execute(sa.select(call_tags))}
             # a withdrawn call keeps its tags, so its tag feeds can announce the cancellations
