@@ -17,7 +17,7 @@ import typer
 
 from tracker import feeds, feedset, mailer, notify, output, service
 from tracker import store as db
-from tracker.config import SETTINGS, Settings, load_settings
+from tracker.config import SETTINGS, Settings, load_settings, mask
 from tracker.errors import NotFoundError, RuleError, TrackerError
 from tracker.store import mail
 from tracker.timeparse import (
@@ -503,7 +503,7 @@ def db_upgrade(ctx: typer.Context) -> None:
     before = db.current_revision(engine)
     db.upgrade(engine)
     after = db.current_revision(engine)
-    where = db.mask_url(settings.database_url)
+    where = mask(settings.database_url)
     if before == after:
         typer.echo(f"{where}: already at schema {after}.")
     else:

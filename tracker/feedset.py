@@ -6,9 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from tracker import feeds, publish
+from tracker import feeds, history, publish
 from tracker import store as db
 from tracker.errors import UsageError
 from tracker.models import Kind, Occurrence, Revision
@@ -34,30 +33,10 @@ class FeedData:
                                  for c in self.calls.values()])
 
 
-def _moment(text: str, zone: str) -> str:
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        return text or "—"
-    if "T" not in text:
-        return text
-    return value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
-
-
 def describe(change: db.Change, zone: str) -> str:
-    """One human line for a change: 'moved from 2025-02-04 17:00 CET to 2025-02-01 17:00 CET'."""
-    if change.change == "moved" and change.field == "start_local":
-        what = f"moved from {_moment(change.old, zone)} to {_moment(change.new, zone)}"
-    elif change.change == "cancelled":
-        what = "cancelled"
-    elif change.change == "withdrawn":
-        what = "removed from the call's schedule"
-    elif change.change == "restored":
-        what = "back in the schedule"
-    else:
-        what = f"{change.field.replace('_', ' ')} changed from '{change.old}' to '{change.new}'"
+    """The feed's line for an item's last change: 'Last change (2025-01-15): moved from ...'."""
     day = change.detected_at.date().isoformat() if change.detected_at else ""
-    return f"Last change ({day}): {what}"
+    return f"Last change ({day}): {history.describe(change, zone)}"
 
 
 def gather(store: db.Store) -> FeedData:
@@ -96,9 +75,10 @@ def webcal(url: str) -> str:
     return "webcal://" + url.split("://", 1)[1]
 
 
-def build(store: db.Store, out: Path, base_url: str) -> publish.WriteReport:
-    """Write the standard feed set and its index under `out`."""
-    data = gather(store)
+def build(store: db.Store, out: Path, base_url: str, data: FeedData | None = None) \
+        -> publish.WriteReport:
+    """Write the standard feed set and its index under `out` (from `data` when given)."""
+    data = data or gather(store)
     files, entries = {}, []
     for spec in data.specs():
         files[f"{spec.path}.ics"] = render(data, spec, url=feed_url(base_url, spec))

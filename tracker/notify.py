@@ -185,20 +185,21 @@ def _msgid(sender: str) -> str:
 
 
 def render_digest(sub: Subscription, store: db.Store, ctx: Context, now: datetime,
-                  period: digest.Period | None, token: str) -> tuple[digest.Digest, str, bytes]:
+                  period: digest.Period | None, token: str,
+                  message_id: str) -> tuple[digest.Digest, str, bytes]:
     """The digest of one subscriber: content, subject and the full message bytes."""
     d = digest.compose(sub, ctx.upcoming, _changes_for(sub, store, ctx), now,
                        ctx.base_url, token, period)
     text, html = digest.render(ctx.env, "digest", d)
     subject = digest.subject(d)
     payload = digest.message(ctx.sender, sub.email, subject, text, html,
-                             digest.attachment(d, ctx.revisions), _msgid(ctx.sender), now,
+                             digest.attachment(d, ctx.revisions), message_id, now,
                              d.unsubscribe_url, token)
     return d, subject, payload
 
 
 def render_alert(sub: Subscription, ctx: Context, o: Occurrence, lead: int, now: datetime,
-                 token: str) -> tuple[str, bytes]:
+                 token: str, message_id: str) -> tuple[str, bytes]:
     """A short alert for one cut-off."""
     d = digest.compose(sub, [o], [], now, ctx.base_url, token)
     if not d.items:  # outside the horizon: an alert still names its cut-off
@@ -208,7 +209,7 @@ def render_alert(sub: Subscription, ctx: Context, o: Occurrence, lead: int, now:
     item = d.items[0]
     subject = f"{item.left.capitalize()}: {o.title} ({item.call_time})"
     payload = digest.message(ctx.sender, sub.email, subject, text, html,
-                             digest.attachment(d, ctx.revisions), _msgid(ctx.sender), now,
+                             digest.attachment(d, ctx.revisions), message_id, now,
                              d.unsubscribe_url, token)
     return subject, payload
 
@@ -225,8 +226,8 @@ def queue_due(store: db.Store, now: datetime, base_url: str, sender: str,
         try:
             period = digest.due_period(sub, now)
             if digest.period_is_new(sub, period):
-                token = outbox.new_token()
-                d, subject, payload = render_digest(sub, store, ctx, now, period, token)
+                token, msgid = outbox.new_token(), _msgid(ctx.sender)
+                d, subject, payload = render_digest(sub, store, ctx, now, period, token, msgid)
                 if d.empty and not sub.send_empty:
                     report.skipped_empty += 1
                     if not dry_run:
@@ -235,7 +236,7 @@ def queue_due(store: db.Store, now: datetime, base_url: str, sender: str,
                     report.planned.append(f"{sub.email}: {subject}")
                 elif outbox.enqueue(store, outbox.Queued(
                         sub.id, f"digest:{period.key}", "digest", sub.email, subject,
-                        _header(payload, "Message-ID"), payload, period.due_at, token,
+                        msgid, payload, period.due_at, token,
                         period.key, ctx.revision_mark), now):
                     report.digests += 1
             queued = outbox.outbox_keys(store, sub.id, "alert:")
@@ -246,28 +247,19 @@ def queue_due(store: db.Store, now: datetime, base_url: str, sender: str,
                 if due is None:
                     continue
                 lead, key = due
-                token = outbox.new_token()
-                subject, payload = render_alert(sub, ctx, o, lead, now, token)
+                token, msgid = outbox.new_token(), _msgid(ctx.sender)
+                subject, payload = render_alert(sub, ctx, o, lead, now, token, msgid)
                 if dry_run:
                     report.planned.append(f"{sub.email}: {subject}")
                 elif outbox.enqueue(store, outbox.Queued(
                         sub.id, key, "alert", sub.email, subject,
-                        _header(payload, "Message-ID"), payload, now, token), now):
+                        msgid, payload, now, token), now):
                     report.alerts += 1
                     queued.add(key)
         except Exception as exc:  # a template or data error for one subscriber
             log.exception("could not prepare mail for %s", sub.email)
             report.errors.append(f"{sub.email}: {exc.__class__.__name__}: {exc}")
     return report
-
-
-def _header(payload: bytes, name: str) -> str:
-    for raw in payload.split(b"\r\n"):
-        if raw.lower().startswith(name.lower().encode() + b":"):
-            return raw.split(b":", 1)[1].strip().decode()
-        if not raw.strip():
-            break
-    raise ValueError(f"message has no {name}")
 
 
 def preview(store: db.Store, email: str, now: datetime, base_url: str, sender: str,

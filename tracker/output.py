@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
+from tracker import history
 from tracker.expand import at_deadline
 from tracker.models import Occurrence, Subscription
 from tracker.service import CallDetail, CallSummary, StatusReport, days_left
@@ -183,10 +184,6 @@ def detail(d: CallDetail, reader: datetime) -> str:
     return "\n".join(out)
 
 
-FIELD_NAMES = {"start_local": "date", "budget_amount": "budget", "budget_remaining": "remaining",
-               "budget_currency": "currency", "moved_from": "moved from"}
-
-
 def _value(text: str, reader: datetime) -> str:
     if "T" in text and text[:4].isdigit():
         try:
@@ -207,7 +204,7 @@ def changes_table(items: Sequence[Change], reader: datetime) -> str:
             continue  # implied by the 'date' line of the same move
         when = c.detected_at.astimezone(reader.tzinfo).strftime("%Y-%m-%d %H:%M") \
             if c.detected_at else ""
-        what = FIELD_NAMES.get(c.field, c.field)
+        what = history.FIELD_LABELS.get(c.field, c.field.replace("_", " "))
         if c.change in ("added", "withdrawn", "restored"):
             detail = c.new
         else:

@@ -46,8 +46,8 @@ class FeedCache:
         token = db.state_token(self.store)
         with self.lock:
             if self.data is None or token != self.token:
-                feedset.build(self.store, self.out, self.base_url)
                 self.data = feedset.gather(self.store)
+                feedset.build(self.store, self.out, self.base_url, self.data)
                 self.specs = {f"{s.path}.ics": s for s in self.data.specs()}
                 self.token = token
             return self.data

@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from tracker import store as db
+from tracker.config import mask
 from tracker.errors import NotFoundError, Problem, StoreError, UsageError
 from tracker.expand import (
     amendments_known,
@@ -230,5 +231,5 @@ def status(store: db.Store, now: datetime) -> StatusReport:
     synced = db.last_sync(store)
     failed = mail.list_outbox(store, ("failed", "pending"), limit=20)
     errors = [(r.recipient, r.last_error) for r in failed if r.last_error][:10]
-    return StatusReport(now, db.mask_url(store.url), synced[0] if synced else None, running,
+    return StatusReport(now, mask(store.url), synced[0] if synced else None, running,
                   db.get_state(store), mail.outbox_counts(store), errors)

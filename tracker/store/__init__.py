@@ -10,7 +10,6 @@ from tracker.store.engine import (
     current_revision,
     head_revision,
     make_engine,
-    mask_url,
     open_store,
     upgrade,
 )
@@ -85,7 +84,6 @@ __all__ = [
     "load_calls",
     "load_occurrences",
     "make_engine",
-    "mask_url",
     "metadata",
     "occurrence_row",
     "occurrence_state",

@@ -20,6 +20,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
+from tracker.config import mask
 from tracker.errors import StoreError
 
 log = logging.getLogger(__name__)
@@ -182,16 +183,7 @@ def open_store(url: str, migrate: bool = True) -> Store:
         if migrate and current_revision(engine) != head_revision():
             upgrade(engine)
     except OperationalError as exc:
-        raise StoreError(f"cannot open the database {_safe(url)}: {exc.orig}") from None
+        raise StoreError(f"cannot open the database {mask(url)}: {exc.orig}") from None
     return Store(engine, url)
-
-
-def mask_url(url: str) -> str:
-    """The URL with its password hidden."""
-    return _safe(url)
-
-
-def _safe(url: str) -> str:
-    return sa.engine.make_url(url).render_as_string(hide_password=True)
 
 
