@@ -1,12 +1,21 @@
-"""The Jinja2 environment of the bundled templates (HTML autoescaped, plain text not)."""
+"""Files shipped with the package: the bundled seeds and the Jinja2 templates."""
 
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
+
 import jinja2
 
-from tracker.config import package_data
+
+def package_data(name: str) -> Path:
+    """A bundled folder: inside the installed package, or at the top of a source checkout."""
+    here = Path(__file__).resolve().parent
+    installed = here / "_data" / name
+    return installed if installed.is_dir() else here.parent / name
 
 
+@cache
 def templates() -> jinja2.Environment:
     """Templates from the package's `templates/` folder; unknown variables are errors."""
     return jinja2.Environment(

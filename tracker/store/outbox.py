@@ -1,18 +1,19 @@
-"""Subscribers, unsubscribe tokens (stored hashed) and the outbox: queue once, claim, settle."""
+"""The outbox: each message queued once per (subscriber, period), claimed by one sender, settled.
+
+A sent message's body is not kept (it held a working unsubscribe link); its subject and
+Message-ID stay as the record.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from tracker.errors import NotFoundError
-from tracker.models import Every, Subscription
+from tracker.models import OutboxState
 from tracker.store.engine import Store
 from tracker.store.schema import (
     from_utc_naive,
@@ -21,101 +22,14 @@ from tracker.store.schema import (
     unsubscribe_tokens,
     utc_naive,
 )
+from tracker.store.subscribers import token_hash
 
-PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+PENDING, SENDING, SENT, FAILED = (OutboxState.PENDING, OutboxState.SENDING, OutboxState.SENT,
+                                  OutboxState.FAILED)
 
 
 def _aware(value: datetime | None) -> datetime | None:
     return None if value is None else from_utc_naive(value)
-
-
-def _subscription(r: sa.Row[tuple[object, ...]]) -> Subscription:
-    m = r._mapping
-    hh, mm = (int(x) for x in str(m["at_time"]).split(":"))
-    return Subscription(
-        email=m["email"], calls=tuple(m["calls"].split()), tags=tuple(m["tags"].split()),
-        kinds=tuple(m["kinds"].split()), every=Every(m["every"]), at=time(hh, mm),
-        timezone=m["timezone"], horizon_days=m["horizon_days"],
-        alerts=tuple(int(x) for x in m["alerts"].split()), send_empty=m["send_empty"],
-        active=m["active"], id=m["id"], created_at=_aware(m["created_at"]),
-        last_digest_at=_aware(m["last_digest_at"]), last_period=m["last_period"],
-        last_revision_id=m["last_revision_id"],
-    )
-
-
-def _values(sub: Subscription) -> dict[str, object]:
-    return {
-        "email": sub.email, "calls": " ".join(sub.calls), "tags": " ".join(sub.tags),
-        "kinds": " ".join(sub.kinds), "every": sub.every.value,
-        "at_time": sub.at.strftime("%H:%M"), "timezone": sub.timezone,
-        "horizon_days": sub.horizon_days, "alerts": " ".join(str(a) for a in sub.alerts),
-        "send_empty": sub.send_empty,
-    }
-
-
-def save_subscription(store: Store, sub: Subscription, now: datetime) -> tuple[Subscription, bool]:
-    """Create or update (by email) a subscription; returns it and whether it is new."""
-    stamp = utc_naive(now)
-    with store.write() as conn:
-        row = conn.execute(sa.select(subscribers.c.id)
-                           .where(subscribers.c.email == sub.email)).first()
-        if row is None:
-            conn.execute(subscribers.insert().values(
-                **_values(sub), active=True, created_at=stamp, updated_at=stamp))
-            created = True
-        else:
-            conn.execute(subscribers.update().where(subscribers.c.id == row.id).values(
-                **_values(sub), active=True, updated_at=stamp, unsubscribed_at=None))
-            created = False
-    found = get_subscription(store, sub.email)
-    assert found is not None
-    return found, created
-
-
-def get_subscription(store: Store, email: str) -> Subscription | None:
-    """The subscription of an address (active or not)."""
-    with store.read() as conn:
-        row = conn.execute(sa.select(subscribers).where(subscribers.c.email == email)).first()
-    return None if row is None else _subscription(row)
-
-
-def list_subscriptions(store: Store, active_only: bool = False) -> list[Subscription]:
-    """Every subscription, by address."""
-    q = sa.select(subscribers).order_by(subscribers.c.email)
-    if active_only:
-        q = q.where(subscribers.c.active == sa.true())
-    with store.read() as conn:
-        return [_subscription(r) for r in conn.execute(q)]
-
-
-def deactivate(store: Store, email: str, now: datetime) -> bool:
-    """Unsubscribe an address; False when it was not subscribed."""
-    with store.write() as conn:
-        result = conn.execute(subscribers.update()
-                              .where(subscribers.c.email == email)
-                              .where(subscribers.c.active == sa.true())
-                              .values(active=False, unsubscribed_at=utc_naive(now),
-                                      updated_at=utc_naive(now)))
-        return bool(result.rowcount)
-
-
-def token_hash(token: str) -> str:
-    """Tokens are stored only as their SHA-256."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def unsubscribe_by_token(store: Store, token: str, now: datetime) -> str:
-    """Unsubscribe whoever the token belongs to; returns the address."""
-    with store.write() as conn:
-        row = conn.execute(
-            sa.select(subscribers.c.id, subscribers.c.email)
-            .join(unsubscribe_tokens, unsubscribe_tokens.c.subscriber_id == subscribers.c.id)
-            .where(unsubscribe_tokens.c.token_hash == token_hash(token))).first()
-        if row is None:
-            raise NotFoundError("This unsubscribe link is not valid.")
-        conn.execute(subscribers.update().where(subscribers.c.id == row.id).values(
-            active=False, unsubscribed_at=utc_naive(now), updated_at=utc_naive(now)))
-        return str(row.email)
 
 
 @dataclass(frozen=True)
@@ -133,11 +47,6 @@ class Queued:
     token: str
     period: str = ""  # for a digest: the subscriber's new last_period
     revision_mark: int | None = None  # for a digest: the newest change it could tell
-
-
-def new_token() -> str:
-    """An unguessable unsubscribe token."""
-    return secrets.token_urlsafe(24)
 
 
 def outbox_keys(store: Store, subscriber_id: int, prefix: str = "") -> set[str]:
@@ -183,7 +92,7 @@ class OutboxRow:
     subscriber_id: int
     key: str
     kind: str
-    state: str
+    state: OutboxState
     attempts: int
     next_attempt_at: datetime
     last_error: str
@@ -198,7 +107,7 @@ class OutboxRow:
 
 def _row(r: sa.Row[tuple[object, ...]]) -> OutboxRow:
     m = r._mapping
-    return OutboxRow(m["id"], m["subscriber_id"], m["key"], m["kind"], m["state"],
+    return OutboxRow(m["id"], m["subscriber_id"], m["key"], m["kind"], OutboxState(m["state"]),
                      m["attempts"], from_utc_naive(m["next_attempt_at"]), m["last_error"],
                      m["message_id"], m["recipient"], m["subject"], bytes(m["payload"]),
                      from_utc_naive(m["due_at"]), from_utc_naive(m["created_at"]),
@@ -249,12 +158,13 @@ def claim(store: Store, row_id: int, now: datetime) -> bool:
         return bool(result.rowcount)
 
 
-def settle(store: Store, row_id: int, state: str, now: datetime, error: str = "",
+def settle(store: Store, row_id: int, state: OutboxState, now: datetime, error: str = "",
            next_attempt: datetime | None = None) -> None:
     """Record the outcome of an attempt: sent, failed, or pending again at `next_attempt`."""
     values: dict[str, object] = {"state": state, "last_error": error[:2000], "claimed_at": None}
     if state == SENT:
         values["sent_at"] = utc_naive(now)
+        values["payload"] = b""  # its unsubscribe link must not outlive the mail
     if next_attempt is not None:
         values["next_attempt_at"] = utc_naive(next_attempt)
     with store.write() as conn:
@@ -272,7 +182,8 @@ def postpone(store: Store, row_ids: Sequence[int], error: str, when: datetime) -
                              next_attempt_at=utc_naive(when)))
 
 
-def list_outbox(store: Store, states: Sequence[str] = (), limit: int = 200) -> list[OutboxRow]:
+def list_outbox(store: Store, states: Sequence[OutboxState] = (), limit: int = 200) \
+        -> list[OutboxRow]:
     """Outbox rows, newest first."""
     q = sa.select(outbox).order_by(outbox.c.id.desc()).limit(limit)
     if states:
@@ -281,11 +192,11 @@ def list_outbox(store: Store, states: Sequence[str] = (), limit: int = 200) -> l
         return [_row(r) for r in conn.execute(q)]
 
 
-def outbox_counts(store: Store) -> dict[str, int]:
+def outbox_counts(store: Store) -> dict[OutboxState, int]:
     """How many rows in each state."""
     q = sa.select(outbox.c.state, sa.func.count()).group_by(outbox.c.state)
     with store.read() as conn:
-        found = {str(s): int(n) for s, n in conn.execute(q)}
+        found = {OutboxState(s): int(n) for s, n in conn.execute(q)}
     return {s: found.get(s, 0) for s in (PENDING, SENDING, SENT, FAILED)}
 
 

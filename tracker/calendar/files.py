@@ -1,4 +1,4 @@
-"""Write feed files atomically (temp file + rename), only when their bytes changed; an index."""
+"""Writing feed files atomically (temp file + rename), only when their bytes changed; an index."""
 
 from __future__ import annotations
 

@@ -20,11 +20,16 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from tracker import feedset, mailer, notify, service
 from tracker import store as db
+from tracker import usecases
+from tracker.calendar import feeds
+from tracker.mail import delivery, queue
+from tracker.mail.transport import Transport
+from tracker.store.state import put_state
 
 log = logging.getLogger("tracker.run")
 Clock = Callable[[], datetime]
+GRACE = 5.0  # seconds a message in flight may take to finish after SIGTERM
 
 
 @dataclass
@@ -36,39 +41,52 @@ class Runner:
     calendars: Path
     base_url: str
     sender: str
-    transport: Callable[[], mailer.Transport]
+    transport: Callable[[], Transport]
     feeds_token: str = ""
     errors: dict[str, str] = field(default_factory=dict)
+    stopping: threading.Event = field(default_factory=threading.Event)
+    sending: Transport | None = None
 
     def sync(self, now: datetime) -> bool:
-        """Apply rule changes, if any; rebuild the feeds right after a change."""
-        report = service.ensure_synced(self.store, self.seeds, now)
+        """Apply rule changes, if any; rebuild the feeds right after a change. A broken rule
+        file keeps the last good state, and is reported (tracker status) until fixed."""
+        fresh = usecases.ensure_synced(self.store, self.seeds, now)
+        if fresh.problem:
+            raise RuntimeError(fresh.problem)
+        report = fresh.report
         if report is not None and report.wrote:
-            log.info("event=sync added=%d changed=%d withdrawn=%d", report.added,
-                     report.changed, report.withdrawn)
+            log.info("event=sync added=%d changed=%d withdrawn=%d kept=%d", report.added,
+                     report.changed, report.withdrawn, len(report.orphans))
             self.feeds(now)
             return True
         return False
 
-    def feeds(self, now: datetime) -> bool:
+    def feeds(self, now: datetime) -> bool:  # noqa: ARG002 (every job takes now)
         """Rebuild the feed files when the store changed since the last build."""
         token = db.state_token(self.store)
         if token == self.feeds_token and (self.calendars / "index.json").exists():
             return False
-        report = feedset.build(self.store, self.calendars, self.base_url)
+        report = feeds.build(self.store, self.calendars, self.base_url)
         self.feeds_token = token
         log.info("event=feeds written=%d unchanged=%d folder=%s", len(report.written),
                  len(report.unchanged), self.calendars)
         return True
 
-    def mail(self, now: datetime) -> mailer.DrainReport:
+    def mail(self, now: datetime) -> delivery.DrainReport:
         """Queue due digests and alerts, then drain the outbox (this process holds the lock)."""
-        queued = notify.queue_due(self.store, now, self.base_url, self.sender)
+        if self.stopping.is_set():
+            return delivery.DrainReport()
+        queued = queue.queue_due(self.store, now, self.base_url, self.sender)
         for err in queued.errors:
             log.error("event=queue-error detail=%r", err)
         if queued.digests or queued.alerts:
             log.info("event=queued digests=%d alerts=%d", queued.digests, queued.alerts)
-        sent = notify.send_due(self.store, self.transport(), self.sender, now, hold_lock=False)
+        self.sending = self.transport()
+        try:
+            sent = queue.send_due(self.store, self.sending, self.sender, now, hold_lock=False,
+                                  stop=self.stopping)
+        finally:
+            self.sending = None
         if sent.sent or sent.retried or sent.failed:
             log.info("event=sent sent=%d retried=%d failed=%d via=%r", sent.sent, sent.retried,
                      sent.failed, sent.where)
@@ -95,7 +113,7 @@ class Runner:
             if name not in self.errors:
                 state[f"error.{name}"] = ""
             state[f"last.{name}"] = now.isoformat()
-            db.put_state(self.store, state, now)
+            put_state(self.store, state, now)
         except Exception:
             log.exception("event=state-error")
 
@@ -117,7 +135,7 @@ class Scheduled:
     def record_next_runs(self) -> None:
         """Write the next run times where `tracker status` can read them."""
         values = {f"next.{k}": v.isoformat() if v else "" for k, v in self.next_runs().items()}
-        db.put_state(self.runner.store, values, self.clock())
+        put_state(self.runner.store, values, self.clock())
 
     def report_loop(self, every: float = 10.0) -> None:
         """Record next run times now and then (never from inside a job: that can deadlock)."""
@@ -128,13 +146,21 @@ class Scheduled:
                 log.exception("event=state-error")
             self.stopping.wait(every)
 
-    def stop(self) -> None:
-        """Let running jobs finish (an in-flight send completes; the rest stays pending)."""
+    def stop(self, grace: float = GRACE) -> None:
+        """Stop taking work; a message in flight gets `grace` seconds to finish, then its
+        connection is cut and it goes back to the queue. Nothing is left 'sending'."""
         log.info("event=stopping")
         self.stopping.set()
+        self.runner.stopping.set()
         if self.reporter is not None:
             self.reporter.join()
-        self.scheduler.shutdown(wait=True)
+        waiter = threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True})
+        waiter.start()
+        waiter.join(grace)
+        if waiter.is_alive() and self.runner.sending is not None:
+            log.warning("event=abort-send grace=%ss", grace)
+            self.runner.sending.abort()
+        waiter.join()
         log.info("event=stopped")
 
 

@@ -16,8 +16,19 @@ from urllib.parse import quote, urlencode
 import css_inline
 import jinja2
 
-from tracker import feeds, history
-from tracker.models import Change, Every, Kind, Occurrence, Revision, Status, Subscription
+from tracker import changes as history
+from tracker import evidence
+from tracker.calendar import events
+from tracker.models import (
+    Change,
+    Every,
+    Kind,
+    Occurrence,
+    Revision,
+    Status,
+    Subscription,
+    moment_label,
+)
 
 LATE_AFTER = timedelta(hours=1)
 
@@ -51,6 +62,11 @@ def due_period(sub: Subscription, now: datetime) -> Period:
     if _at(sub, day) > now:
         day = (day - timedelta(days=1)).replace(day=1)
     return Period(f"monthly:{day:%Y-%m}", _at(sub, day), f"{day:%B %Y}")
+
+
+def previous_period(sub: Subscription, period: Period) -> Period:
+    """The period just before `period`."""
+    return due_period(sub, period.due_at - timedelta(seconds=1))
 
 
 def period_is_new(sub: Subscription, period: Period) -> bool:
@@ -102,6 +118,7 @@ class Line:
     status: str
     url: str
     note: str
+    known: str = ""  # how the date is known, when not simply official
 
 
 @dataclass(frozen=True)
@@ -131,8 +148,8 @@ class Digest:
 
     @property
     def empty(self) -> bool:
-        """Nothing to say."""
-        return not self.items and not self.changes
+        """Nothing new to say (an item still overdue is no news by itself)."""
+        return not self.changes and all(o.status is Status.OVERDUE for o in self.occurrences)
 
 
 def _left(days: int) -> str:
@@ -148,7 +165,7 @@ def line(o: Occurrence, sub: Subscription, now: datetime) -> Line:
     today = now.astimezone(sub.zone).date()
     if isinstance(o.start, datetime):
         local = o.start.astimezone(sub.zone)
-        reader = local.strftime("%Y-%m-%d %H:%M %Z")
+        reader = moment_label(local)
         if o.timezone != sub.timezone:
             reader += f" ({sub.timezone})"
         days = (local.date() - today).days
@@ -159,16 +176,19 @@ def line(o: Occurrence, sub: Subscription, now: datetime) -> Line:
     if o.tentative and o.status is not Status.TENTATIVE:
         status += " (tentative)"
     left = _left(days)
-    if o.end is not None:  # a month, quarter or year: say so, never 'N days ago'
+    if o.status is Status.OVERDUE:
+        left = evidence.overdue_words(o, now.astimezone(sub.zone))
+    elif o.end is not None:  # a month, quarter or year: say so, never 'N days ago'
         days = (o.end - today).days
         left = f"expected {o.when_label()}"
-    return Line(o.title, o.when_label(), reader, days, left, status, o.url, o.note)
+    known = "" if o.official and not evidence.time_words(o) else evidence.words(o)
+    return Line(o.title, o.when_label(), reader, days, left, status, o.url, o.note, known)
 
 
 def subscriber_feed_url(base_url: str, sub: Subscription) -> str:
     """The subscriber's own filtered feed."""
     query = [("call", c) for c in sub.calls] + [("tag", t) for t in sub.tags] + \
-        [("kind", k) for k in sub.kinds]
+        [("kind", k.value) for k in sub.kinds]
     return f"{base_url}/feeds/all.ics" + (f"?{urlencode(query)}" if query else "")
 
 
@@ -180,15 +200,17 @@ def compose(sub: Subscription, upcoming: Sequence[Occurrence],
     `changes` holds (change, its occurrence or None, a title) already filtered for `sub`.
     """
     horizon = now + timedelta(days=sub.horizon_days)
-    chosen = [o for o in upcoming if sub.follows(o) and o.instant <= horizon
-              and o.status is not Status.PASSED]
+    chosen = [o for o in upcoming if sub.follows(o) and ((o.instant <= horizon
+              and o.status is not Status.PASSED) or o.status is Status.OVERDUE)]
     chosen.sort(key=lambda o: (o.instant, o.id))
     change_lines = []
     for c, occ, title in changes:
         zone = occ.timezone if occ else sub.timezone
-        when = c.detected_at.astimezone(sub.zone).strftime("%Y-%m-%d") if c.detected_at else ""
-        change_lines.append(ChangeLine(title, history.describe(c, zone), when,
-                                       occ.url if occ else ""))
+        when = c.known_on.isoformat() if c.known_on else ""
+        what = history.describe(c, zone)
+        if c.source:
+            what += f" (source: {c.source})"
+        change_lines.append(ChangeLine(title, what, when, occ.url if occ else ""))
     late = None
     if period is not None and now - period.due_at > LATE_AFTER:
         late = period.due_at
@@ -241,4 +263,4 @@ def attachment(digest: Digest, revisions: Mapping[str, Revision]) -> bytes | Non
     """The listed items as an .ics file (None when nothing is listed)."""
     if not digest.occurrences:
         return None
-    return feeds.calendar(digest.occurrences, "Grant deadlines", digest.now, revisions)
+    return events.calendar(digest.occurrences, "Grant deadlines", digest.now, revisions)

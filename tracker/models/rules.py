@@ -1,4 +1,4 @@
-"""Typed domain objects: call rules as parsed, and the occurrences expanded from them. No I/O."""
+"""Call rules as parsed: the rule, its cut-offs, budget, amendments, milestones, sources. No I/O."""
 
 from __future__ import annotations
 
@@ -24,23 +24,22 @@ class RuleType(StrEnum):
     MILESTONES = "milestones"
 
 
-class Kind(StrEnum):
-    """What an occurrence is."""
 
-    OPENING = "opening"
-    CUTOFF = "cutoff"
-    CLOSING = "closing"
-    MILESTONE = "milestone"
+class TimeBasis(StrEnum):
+    """How a deadline's hour is known."""
+
+    STATED = "stated"  # the source gives the hour
+    CONVENTION = "convention"  # the funder's or portal's usual hour (EU: 17:00 Brussels)
+    ASSUMED = "assumed"  # nobody said: the tracker's default
 
 
-class Status(StrEnum):
-    """Where an occurrence stands on a given day."""
+class Evidence(StrEnum):
+    """How a date is known."""
 
-    CONFIRMED = "confirmed"
-    TENTATIVE = "tentative"
-    MOVED = "moved"
-    CANCELLED = "cancelled"
-    PASSED = "passed"
+    OFFICIAL = "official"  # the funder's own text
+    REPORTED = "reported"  # secondary sources only
+    DERIVED = "derived"  # from a recurrence, not confirmed by any source
+    UNSOURCED = "unsourced"  # no source recorded
 
 
 class Precision(StrEnum):
@@ -59,6 +58,7 @@ class BusinessDays(StrEnum):
     STAY = "stay"
     NEXT = "next"
     PREVIOUS = "previous"
+
 
 
 class Action(StrEnum):
@@ -122,6 +122,12 @@ class Source:
     url: str = ""
     published: date | None = None
     secondary: bool = False
+    retrieved: datetime | None = None
+
+    @property
+    def evidence(self) -> Evidence:
+        """Official unless marked secondary."""
+        return Evidence.REPORTED if self.secondary else Evidence.OFFICIAL
 
 
 @dataclass(frozen=True)
@@ -147,8 +153,12 @@ class Budget:
 
     def label(self) -> str:
         """'about EUR 1,000,000,000'."""
-        about = "about " if self.approximate else ""
-        return f"{about}{self.currency} {self.amount:,}"
+        return money(self.amount, self.currency, self.approximate)
+
+
+def money(amount: int, currency: str, approximate: bool = False) -> str:
+    """'EUR 35,000,000', 'about EUR 1,000,000,000': the one way amounts are written."""
+    return f"{'about ' if approximate else ''}{currency} {amount:,}"
 
 
 @dataclass(frozen=True)
@@ -159,6 +169,7 @@ class CutoffDate:
     key: str = ""
     label: str = ""
     tentative: bool = False
+    source: str = ""  # a key of [sources] or a URL: how this date is known
 
 
 @dataclass(frozen=True)
@@ -241,11 +252,22 @@ class Rule:
     milestones: tuple[Milestone, ...] = ()
     sources: dict[str, Source] = field(default_factory=dict)
     source: str = ""
+    announced: date | None = None  # when the call was first made public
+    time_basis: TimeBasis = TimeBasis.STATED
+    withdrawn: bool = False  # gone from its portal: its dates stand cancelled
 
     @property
     def zone(self) -> ZoneInfo:
         """The call's own time zone."""
         return ZoneInfo(self.timezone)
+
+    def cite(self, ref: str) -> Source | None:
+        """The source a reference names: a key of [sources], or a bare URL."""
+        if not ref:
+            return None
+        if ref in self.sources:
+            return self.sources[ref]
+        return Source(ref, ref, ref) if ref.startswith(("http://", "https://")) else None
 
     def matches(self, name: str) -> bool:
         """True when `name` is this rule's id or one of its official identifiers."""
@@ -253,125 +275,3 @@ class Rule:
         return low == self.id.lower() or low in (i.lower() for i in self.identifiers)
 
 
-@dataclass(frozen=True)
-class Occurrence:
-    """One dated thing: an opening, a cut-off, a closing or a milestone, as of a day."""
-
-    id: str
-    call_id: str
-    call_title: str
-    kind: Kind
-    title: str
-    start: datetime | date  # aware datetime when timed, date when all-day
-    timezone: str
-    status: Status
-    precision: Precision
-    tentative: bool = False
-    end: date | None = None  # last possible day, for month/quarter/year precision
-    original: datetime | date | None = None  # where a moved occurrence was first scheduled
-    url: str = ""
-    source: str = ""
-    note: str = ""
-    tags: tuple[str, ...] = ()
-
-    @property
-    def standing(self) -> Status:
-        """The status without the passage of time: what a feed or the store records."""
-        if self.status is not Status.PASSED:
-            return self.status
-        if self.original is not None:
-            return Status.MOVED
-        return Status.TENTATIVE if self.tentative else Status.CONFIRMED
-
-    @property
-    def all_day(self) -> bool:
-        """True for date-only occurrences (milestones)."""
-        return not isinstance(self.start, datetime)
-
-    @property
-    def instant(self) -> datetime:
-        """A sortable aware instant: timed start, or midnight in the call's zone."""
-        if isinstance(self.start, datetime):
-            return self.start
-        return datetime.combine(self.start, time(0), ZoneInfo(self.timezone))
-
-    @property
-    def last_day(self) -> date:
-        """The last local day this occurrence may fall on."""
-        if self.end is not None:
-            return self.end
-        if isinstance(self.start, datetime):
-            return self.start.date()
-        return self.start
-
-    def when_label(self) -> str:
-        """The date as a person should read it, in the call's zone ('Q1 2026' stays that)."""
-        if isinstance(self.start, datetime):
-            return self.start.strftime("%Y-%m-%d %H:%M %Z")
-        if self.precision is Precision.DAY:
-            return self.start.isoformat()
-        return FuzzyDate(self.start, self.precision).label()
-
-
-@dataclass(frozen=True)
-class Revision:
-    """What the store knows of an occurrence's history: a feed's SEQUENCE and LAST-MODIFIED."""
-
-    sequence: int
-    modified: datetime
-
-
-@dataclass
-class Change:
-    """One line of history: what changed, from what to what, when it was detected."""
-
-    entity: str  # "call" | "occurrence"
-    entity_id: str
-    call_id: str
-    change: str  # added | moved | cancelled | changed | withdrawn | restored | budget
-    field: str = ""
-    old: str = ""
-    new: str = ""
-    detected_at: datetime | None = None
-    source: str = ""
-
-
-class Every(StrEnum):
-    """How often a subscriber gets a digest."""
-
-    DAILY = "daily"
-    WEEKLY = "weekly"
-    MONTHLY = "monthly"
-
-
-@dataclass(frozen=True)
-class Subscription:
-    """Who gets which digest and alerts, when, in which zone."""
-
-    email: str
-    calls: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-    kinds: tuple[str, ...] = ()
-    every: Every = Every.WEEKLY
-    at: time = time(8, 0)
-    timezone: str = "Europe/Brussels"
-    horizon_days: int = 60
-    alerts: tuple[int, ...] = ()  # days before a cut-off
-    send_empty: bool = False
-    active: bool = True
-    id: int | None = None
-    created_at: datetime | None = None
-    last_digest_at: datetime | None = None
-    last_period: str = ""
-    last_revision_id: int | None = None  # the newest change the last digest could tell
-
-    @property
-    def zone(self) -> ZoneInfo:
-        """The subscriber's zone."""
-        return ZoneInfo(self.timezone)
-
-    def follows(self, o: Occurrence) -> bool:
-        """True when the occurrence matches this subscription's filters (tags: any)."""
-        return ((not self.calls or o.call_id in self.calls)
-                and (not self.tags or bool(set(self.tags) & set(o.tags)))
-                and (not self.kinds or o.kind.value in self.kinds))
