@@ -1,0 +1,94 @@
+"""A later announcement against an existing rule: what disagrees, as proposed amendments."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, datetime, timedelta
+
+from tracker.errors import UsageError
+from tracker.extract.find import drafts
+from tracker.extract.model import Draft, Fact
+from tracker.extract.render import comment
+from tracker.models import Rule
+
+ANNOUNCEMENT = "announcement"
+
+
+def _add_months(d: date, n: int) -> date:
+    y, m = divmod(d.month - 1 + n, 12)
+    y, m = d.year + y, m + 1
+    return date(y, m, min(d.day, calendar.monthrange(y, m)[1]))
+
+
+def scheduled(rule: Rule) -> list[date]:
+    """The rule's cut-off days as originally scheduled (listed and generated), in order."""
+    days = {c.when.date() if isinstance(c.when, datetime) else c.when
+            for c in rule.cutoffs.dates}
+    r = rule.cutoffs.recurrence
+    if r is not None:
+        n = 0
+        while n < 1000 and (r.count is None or n < r.count):
+            if r.unit == "months":
+                d = _add_months(r.first, r.interval * n)
+            else:
+                d = r.first + timedelta(days=r.interval * n * (7 if r.unit == "weeks" else 1))
+            if r.until is not None and d > r.until:
+                break
+            days.add(d)
+            n += 1
+    return sorted(days)
+
+
+def _block(lines: list[str], f: Fact[object] | None) -> list[str]:
+    return ["", "[[amendments]]", *lines] + ([comment(f)] if f else [])
+
+
+def _proposals(rule: Rule, d: Draft, announced: date, source: str) -> list[str]:
+    out: list[str] = []
+    common = [f"announced = {announced.isoformat()}", f'source = "{source}"']
+    days = scheduled(rule)
+    for c in d.cutoffs + ((type(d.cutoffs[0])(d.first, 1),) if d.first and d.cutoffs else ()):
+        rank, new = c.n, c.when.value
+        if rank is None or rank < 1 or new in days:
+            continue
+        if rank > len(days):
+            out += _block(['action = "add"', f"to = {new.isoformat()}", *common], c.when)
+        else:
+            old = days[rank - 1]
+            out += _block(['action = "move"', f"cutoff = {old.isoformat()}",
+                           f"to = {new.isoformat()}", *common], c.when)
+    if d.first and rule.cutoffs.recurrence and d.first.value != rule.cutoffs.recurrence.first \
+            and d.first.value not in days:
+        out += _block(['action = "move"', f"cutoff = {rule.cutoffs.recurrence.first}",
+                       f"to = {d.first.value.isoformat()}", *common], d.first)
+    if d.closes and rule.closes and d.closes.value != rule.closes:
+        at = [f"cutoff = {rule.closes.isoformat()}"] if rule.closes in days else []
+        out += _block(['action = "move"', *at, "closing = true",
+                       f"to = {d.closes.value.isoformat()}", *common], d.closes)
+    if d.budget and rule.budget and d.budget.value.amount != rule.budget.amount:
+        if d.budget.value.currency == rule.budget.currency:
+            out += _block(['action = "budget"', f"amount = {d.budget.value.amount:_}", *common],
+                          d.budget)
+    return out
+
+
+def against(rule: Rule, text: str, *, published: date | None, lang: str = "auto") -> str:
+    """Proposed [[amendments]] (TOML) where a later announcement disagrees with a rule."""
+    found = drafts(text, published=published, lang=lang)
+    d = next((x for x in found if any(rule.matches(i.value) for i in x.identifiers)), found[0])
+    if d.published is None:
+        raise UsageError("--against needs the announcement's publication day: give "
+                         "--published YYYY-MM-DD or a front-matter date:")
+    key = f"{ANNOUNCEMENT}-{d.published.isoformat()}"
+    source = d.source_url if d.source_url.startswith(("http://", "https://")) else key
+    lines = _proposals(rule, d, d.published, source)
+    head = [f"# Proposed amendments to {rule.id} from an announcement published "
+            f"{d.published.isoformat()}; append them to {rule.path}."]
+    if source == key:
+        head += ["# Add this line to its [sources] table:",
+                 f'# {key} = {{ title = "{d.source_title}", published = '
+                 f"{d.published.isoformat()} }}"]
+    if not lines:
+        return "\n".join([*head[:1], "# Nothing in the announcement disagrees with the rule."]) \
+            + "\n"
+    return "\n".join(head + lines) + "\n"
