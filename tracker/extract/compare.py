@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from tracker.errors import UsageError
 from tracker.extract.find import drafts
@@ -39,7 +40,7 @@ def scheduled(rule: Rule) -> list[date]:
     return sorted(days)
 
 
-def _block(lines: list[str], f: Fact[object] | None) -> list[str]:
+def _block(lines: list[str], f: Fact[Any] | None) -> list[str]:
     return ["", "[[amendments]]", *lines] + ([comment(f)] if f else [])
 
 
@@ -65,10 +66,10 @@ def _proposals(rule: Rule, d: Draft, announced: date, source: str) -> list[str]:
         at = [f"cutoff = {rule.closes.isoformat()}"] if rule.closes in days else []
         out += _block(['action = "move"', *at, "closing = true",
                        f"to = {d.closes.value.isoformat()}", *common], d.closes)
-    if d.budget and rule.budget and d.budget.value.amount != rule.budget.amount:
-        if d.budget.value.currency == rule.budget.currency:
-            out += _block(['action = "budget"', f"amount = {d.budget.value.amount:_}", *common],
-                          d.budget)
+    if d.budget and rule.budget and d.budget.value.amount != rule.budget.amount and \
+            d.budget.value.currency == rule.budget.currency:
+        out += _block(['action = "budget"', f"amount = {d.budget.value.amount:_}", *common],
+                      d.budget)
     return out
 
 

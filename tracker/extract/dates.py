@@ -73,22 +73,22 @@ def _upcoming_month(pub: date, m: int) -> FuzzyDate | None:
 Values = Mapping[str, int | None]
 # kind -> (needs the publication day, how the date follows from the groups and that day)
 _KINDS: dict[str, tuple[bool, Callable[[Values, date], FuzzyDate | None], str, str]] = {
-    "iso": (False, lambda g, p: _day(g["y"] or 0, g["m"] or 0, g["d"] or 0), "", ""),
-    "dmy": (False, lambda g, p: _day(g["y"] or 0, g["m"] or 0, g["d"] or 0), "", ""),
+    "iso": (False, lambda g, _p: _day(g["y"] or 0, g["m"] or 0, g["d"] or 0), "", ""),
+    "dmy": (False, lambda g, _p: _day(g["y"] or 0, g["m"] or 0, g["d"] or 0), "", ""),
     "dm": (True, lambda g, p: _upcoming_day(p, g["m"] or 0, g["d"] or 0), "medium", INFERRED),
     "dm_next_year": (True, lambda g, p: _day(p.year + 1, g["m"] or 0, g["d"] or 0), "",
                      RELATIVE),
     "d_this_month": (True, lambda g, p: _day(p.year, p.month, g["d"] or 0), "", RELATIVE),
-    "end_my": (False, lambda g, p: _end_of_month(g["y"] or 0, g["m"] or 0), "",
+    "end_my": (False, lambda g, _p: _end_of_month(g["y"] or 0, g["m"] or 0), "",
                "the end of the month is its last day"),
-    "end_y": (False, lambda g, p: _quarter(g["y"] or 0, 4), "", "the end of a year is its Q4"),
-    "end_this_year": (True, lambda g, p: _quarter(p.year, 4), "", RELATIVE),
-    "end_next_year": (True, lambda g, p: _quarter(p.year + 1, 4), "", RELATIVE),
-    "my": (False, lambda g, p: _month(g["y"] or 0, g["m"] or 0), "", ""),
-    "q": (False, lambda g, p: _quarter(g["y"] or 0, g["q"] or 0), "", ""),
-    "y": (False, lambda g, p: _year(g["y"] or 0), "", ""),
-    "this_year": (True, lambda g, p: _year(p.year), "", RELATIVE),
-    "next_year": (True, lambda g, p: _year(p.year + 1), "", RELATIVE),
+    "end_y": (False, lambda g, _p: _quarter(g["y"] or 0, 4), "", "the end of a year is its Q4"),
+    "end_this_year": (True, lambda _g, p: _quarter(p.year, 4), "", RELATIVE),
+    "end_next_year": (True, lambda _g, p: _quarter(p.year + 1, 4), "", RELATIVE),
+    "my": (False, lambda g, _p: _month(g["y"] or 0, g["m"] or 0), "", ""),
+    "q": (False, lambda g, _p: _quarter(g["y"] or 0, g["q"] or 0), "", ""),
+    "y": (False, lambda g, _p: _year(g["y"] or 0), "", ""),
+    "this_year": (True, lambda _g, p: _year(p.year), "", RELATIVE),
+    "next_year": (True, lambda _g, p: _year(p.year + 1), "", RELATIVE),
     "m": (True, lambda g, p: _upcoming_month(p, g["m"] or 0), "medium", INFERRED),
     "next_m": (True, lambda g, p: _month(p.year + (1 if (g["m"] or 0) <= p.month else 0),
                                          g["m"] or 0), "", RELATIVE),
@@ -96,7 +96,7 @@ _KINDS: dict[str, tuple[bool, Callable[[Values, date], FuzzyDate | None], str, s
                                          g["m"] or 0), "", RELATIVE),
     "m_next_year": (True, lambda g, p: _month(p.year + 1, g["m"] or 0), "", RELATIVE),
     "m_last_year": (True, lambda g, p: _month(p.year - 1, g["m"] or 0), "", RELATIVE),
-    "today": (True, lambda g, p: FuzzyDate(p, Precision.DAY), "", RELATIVE),
+    "today": (True, lambda _g, p: FuzzyDate(p, Precision.DAY), "", RELATIVE),
 }
 _COMPILED: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
 

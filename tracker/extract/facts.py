@@ -1,5 +1,8 @@
 """Facts in one sentence: roles of dates, recurrence, condition, time, zone, amounts, names."""
 
+# Typographic apostrophes, CJK numerals and punctuation are part of the phrasings.
+# ruff: noqa: RUF001
+
 from __future__ import annotations
 
 import re

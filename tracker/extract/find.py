@@ -144,7 +144,7 @@ def _draft(doc: Document, lang: str, t: Phrases, seen: list[_Seen],
     zone = _first(deadline_seen, lambda s: facts.zone(s, t)) or facts.zone(text, t)
     ids = tuple(Fact(i, i) for x in seen for i in x.ids if i not in
                 [y for z in seen[:seen.index(x)] for y in z.ids])
-    ids = tuple(dict((f.value, f) for f in ids).values())
+    ids = tuple({f.value: f for f in ids}.values())
     name = facts.call_name(text, t)
     title = name or (Fact(doc.title, doc.title, "low", "the announcement's headline")
                      if doc.title else None)

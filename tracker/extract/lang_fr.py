@@ -1,5 +1,8 @@
 """French phrasings: months, relative dates, recurrences, conditions, amounts."""
 
+# Typographic apostrophes, CJK numerals and punctuation are part of the phrasings.
+# ruff: noqa: RUF001
+
 from __future__ import annotations
 
 from tracker.extract.tables import Phrases

@@ -1,5 +1,8 @@
 """Numbers and amounts: "EUR 2.5 billion", "1,5 Mrd. Euro", "30亿欧元", "五十億美元"."""
 
+# Typographic apostrophes, CJK numerals and punctuation are part of the phrasings.
+# ruff: noqa: RUF001
+
 from __future__ import annotations
 
 import re
@@ -66,8 +69,8 @@ def decimal_of(num: str, t: Phrases) -> Decimal | None:
     digits = head.group() if head else ""
     rest = s[len(digits):]
     if not digits:
-        value = cn_int(rest)
-        return None if value is None else Decimal(value)
+        whole = cn_int(rest)
+        return None if whole is None else Decimal(whole)
     for sep in ".,":
         if sep in digits:
             last = digits.rsplit(sep, 1)[1]

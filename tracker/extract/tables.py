@@ -1,4 +1,4 @@
-"""The shape of one language's table of phrasings, the registry of tables, and language detection."""
+"""The shape of a language's table of phrasings, the registry of tables, language detection."""
 
 from __future__ import annotations
 

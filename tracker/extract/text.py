@@ -1,5 +1,8 @@
 """Announcement text: HTML, Markdown and front matter to plain text, and sentences."""
 
+# Typographic apostrophes, CJK numerals and punctuation are part of the phrasings.
+# ruff: noqa: RUF001, RUF003
+
 from __future__ import annotations
 
 import html
@@ -45,7 +48,7 @@ class _Stripper(HTMLParser):
         self._skip = 0
         self._in: list[str] = []
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+    def handle_starttag(self, tag: str, _attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIP_TAGS and tag != "head":
             self._skip += 1
         if tag in _BLOCK_TAGS:
