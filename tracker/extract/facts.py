@@ -36,7 +36,7 @@ def _last_match(rxs: Sequence[re.Pattern[str]], text: str) -> re.Match[str] | No
     best: re.Match[str] | None = None
     for rx in rxs:
         for m in rx.finditer(text):
-            if best is None or m.end() > best.end():
+            if best is None or (m.end(), -m.start()) > (best.end(), -best.start()):
                 best = m
     return best
 
@@ -47,7 +47,8 @@ def _first_match(rxs: Sequence[re.Pattern[str]], text: str) -> re.Match[str] | N
 
 
 def _rank(m: re.Match[str], t: Phrases) -> int | None:
-    word = (m.groupdict().get("ord") or "").lower()
+    g = m.groupdict()
+    word = (g.get("ord") or g.get("ord2") or "").lower()
     if not word or word in _NEXT_WORDS:
         return None
     if word in _LAST_WORDS:
@@ -65,7 +66,8 @@ def roles(text: str, mentions: Sequence[Mention], t: Phrases) -> list[tuple[str,
         best: tuple[str, re.Match[str]] | None = None
         for role, pats in t.roles.items():
             hit = _last_match(compiled(t, "role-" + role, pats), text[lo:m.start])
-            if hit and (best is None or hit.end() > best[1].end()):
+            if hit and (best is None or (hit.end(), -hit.start()) >
+                        (best[1].end(), -best[1].start())):
                 best = (role, hit)
         if t.verb_after:
             after = text[m.end:min(hi, m.end + 6)]
@@ -168,6 +170,8 @@ def call_name(text: str, t: Phrases) -> Fact[str] | None:
     if not m:
         return None
     name = " ".join(m.group("t").split()).strip(" ,.;:")
+    name = re.sub(r"^(?:the|la|le|l['’]|die|der|das)\s*(?=\S)", "", name, flags=re.I)
+    name = name[:1].upper() + name[1:]
     return Fact(name, m.group().strip(), "medium") if len(name) >= 3 else None
 
 
@@ -177,7 +181,7 @@ def funder(text: str, t: Phrases) -> Fact[str] | None:
     if not m:
         return None
     name = " ".join(m.group("f").split()).strip(" ,.;:")
-    name = re.sub(r"^(?:the|la|die|l['’])\s*", "", name, flags=re.I)
+    name = re.sub(r"^(?:(?:the|la|die)\s+|l['’]\s*)", "", name, flags=re.I)
     return Fact(name[:1].upper() + name[1:], m.group().strip(), "medium")
 
 

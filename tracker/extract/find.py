@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -34,7 +35,8 @@ class _Seen:
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60].strip("-")
+    flat = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", flat.lower()).strip("-")[:60].strip("-")
 
 
 def _day_fact(m: Mention, role: str) -> Fact[date] | Fact[str]:
@@ -74,7 +76,8 @@ def _place(seen: list[_Seen], t: Phrases, published: date | None, recurring: boo
                     call.unplaced.append(Fact("milestone", m.quote, note=m.note))
                     continue
                 title = item.s.text if len(item.s.text) <= 120 else item.s.text[:117] + "..."
-                key = _slug(" ".join(re.findall(r"[A-Za-z]+", item.s.text)[:5])) or "milestone"
+                words = re.findall(r"[^\W\d_]+", item.s.text)[:5]
+                key = _slug(" ".join(words)) or f"milestone-{m.when.key().lower()}"
                 base, n = key, 2
                 while key in keys:
                     key, n = f"{base}-{n}", n + 1
@@ -100,6 +103,16 @@ def _place(seen: list[_Seen], t: Phrases, published: date | None, recurring: boo
             elif getattr(call, role) is None:
                 setattr(call, role, fact)
     return call
+
+
+def _until(call: _Call, every: Fact[str] | None) -> Fact[date] | None:
+    """The stated end of a recurrence, else the closing day: no cut-off can fall after it."""
+    if every is None:
+        return None
+    if call.until is not None or call.closes is None:
+        return call.until
+    c = call.closes
+    return Fact(c.value, c.quote, "medium", "the closing date; the text gives no other end")
 
 
 def _first(seen: list[_Seen], find: Callable[[str], Fact[T] | None]) -> Fact[T] | None:
@@ -167,7 +180,7 @@ def _draft(doc: Document, lang: str, t: Phrases, seen: list[_Seen],
         funder=facts.funder(doc.text, t), opens=call.opens, closes=call.closes,
         deadline_time=when, timezone=zone if when else zone and Fact(
             zone.value, zone.quote, "medium", "no hour found next to it"),
-        first=first, every=every, until=call.until if every else None,
+        first=first, every=every, until=_until(call, every),
         condition=_first(seen, lambda s: facts.condition(s, t)), cutoffs=tuple(listed),
         budget=budget, parts=parts, milestones=tuple(call.milestones),
         unplaced=tuple(call.unplaced), other_calls=others)

@@ -53,7 +53,7 @@ FR = Phrases(
                   r"\bs['’]ouvre\b", r"\bà\s+partir\s+du\b"),
         "cutoff": (r"(?:\b(?P<ord>premi[eè]re?|deuxi[eè]me|seconde?|troisi[eè]me|quatri[eè]me|"
                    r"prochaine|derni[eè]re)\s+)?(?:relève|relevé|date\s+de\s+relève|"
-                   r"clôture\s+intermédiaire|session)",),
+                   r"clôture\s+intermédiaire)",),
         "deadline": (r"(?:\b(?P<ord>premi[eè]re?|deuxi[eè]me|seconde?|troisi[eè]me)\s+)?"
                      r"(?:date\s+limite|date\s+butoir|échéance)",
                      r"\bau\s+plus\s+tard\b", r"\bdéposer\b", r"\bdépôt\b"),
@@ -88,7 +88,8 @@ FR = Phrases(
     currencies={"€": "EUR", "eur": "EUR", "euros": "EUR", "euro": "EUR", "d'euros": "EUR",
                 "d’euros": "EUR", "$": "USD", "usd": "USD", "dollars": "USD", "de dollars": "USD",
                 "£": "GBP", "livres": "GBP", "chf": "CHF", "francs suisses": "CHF",
-                "de francs suisses": "CHF", "cad": "CAD", "$ ca": "CAD"},
+                "de francs suisses": "CHF", "cad": "CAD", "$ ca": "CAD",
+                "dollars canadiens": "CAD", "de dollars canadiens": "CAD"},
     approx=(r"\benviron\b", r"\bprès\s+de\b", r"\bquelque\b", r"\bautour\s+de\b",
             r"\bapproximativement\b", r"\bpresque\b"),
     shares={"funder": (r"\bcontribution\s+(?:de\s+l['’](?:UE|Union)|européenne)\b",
@@ -106,8 +107,8 @@ FR = Phrases(
     funders=(
         r"(?P<f>(?:la\s+)?Commission\s+européenne|Bpifrance|Agence\s+nationale\s+de\s+la\s+"
         r"recherche|[Ee]ntreprise\s+commune\s+[A-Z][\w-]+|[Mm]inistère\s+(?:de\s+l['’]|des\s+|"
-        r"du\s+|de\s+la\s+)[\wéèàç'’-]+(?:\s+(?:et\s+(?:de\s+la\s+|du\s+|de\s+l['’])?)?"
-        r"[\wéèàç'’-]+){0,3}|Région\s+[A-Z][\w-]+(?:-[A-Z][\w-]+)*)",
+        r"du\s+|de\s+la\s+)[A-ZÉ][\w'’-]+(?:\s+[a-zé][\w-]+)?(?:\s+et\s+(?:de\s+la\s+|du\s+|"
+        r"des\s+|de\s+l['’])[A-ZÉ][\w'’-]+(?:\s+[a-zé][\w-]+)?)?|Région\s+[A-Z][\w-]+(?:-[A-Z][\w-]+)*)",
     ),
     decimal=",",
 )

@@ -45,6 +45,7 @@ class _Stripper(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.title: list[str] = []
+        self.heading: list[str] = []
         self._skip = 0
         self._in: list[str] = []
 
@@ -66,8 +67,10 @@ class _Stripper(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._skip:
             return
-        if self._in and self._in[-1] in ("title", "h1"):
+        if self._in and self._in[-1] == "title":
             self.title.append(data)
+        if self._in and self._in[-1] == "h1":
+            self.heading.append(data)
         if not (self._in and self._in[-1] == "title"):
             self.parts.append(data)
 
@@ -110,7 +113,8 @@ def read(raw: str) -> Document:
     if re.search(r"<(?:html|body|p|div|h1|h2|br|span|article)\b", body, re.I):
         parser = _Stripper()
         parser.feed(body)
-        text, title = "".join(parser.parts), " ".join("".join(parser.title).split())
+        text = "".join(parser.parts)
+        title = " ".join("".join(parser.title or parser.heading).split())
     else:
         text, title = _markdown(body)
     text = unicodedata.normalize("NFKC", html.unescape(text))
