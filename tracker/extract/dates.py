@@ -129,21 +129,20 @@ def find_dates(text: str, t: Phrases, published: date | None) -> list[Mention]:
     found: list[tuple[int, int, str, re.Match[str]]] = []
     for kind, rx in _patterns(t):
         found.extend((m.start(), m.end(), kind, m) for m in rx.finditer(text))
-    found.sort(key=lambda f: (f[0], -(f[1] - f[0])))
+    found.sort(key=lambda f: (-(f[1] - f[0]), f[0]))
+    chosen: list[tuple[int, int, str, re.Match[str]]] = []
+    for f in found:
+        if all(f[1] <= c[0] or f[0] >= c[1] for c in chosen):
+            chosen.append(f)
     out: list[Mention] = []
-    taken = 0
-    for start, end, kind, m in found:
-        if start < taken:
-            continue
+    for start, end, kind, m in sorted(chosen, key=lambda f: f[0]):
         needs, make, confidence, note = _KINDS[kind]
         quote = text[start:end].strip()
         if needs and published is None:
             out.append(Mention(None, quote, start, end, "", NEEDS_DAY))
-            taken = end
             continue
         when = make(_groups(m, t), published or date.min)
         if when is None or not 1900 <= when.first.year <= 2199:
             continue
         out.append(Mention(when, quote, start, end, confidence, note))
-        taken = end
     return out

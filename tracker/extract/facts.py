@@ -172,7 +172,9 @@ def call_name(text: str, t: Phrases) -> Fact[str] | None:
     name = " ".join(m.group("t").split()).strip(" ,.;:")
     name = re.sub(r"^(?:the|la|le|l['’]|die|der|das)\s*(?=\S)", "", name, flags=re.I)
     name = name[:1].upper() + name[1:]
-    return Fact(name, m.group().strip(), "medium") if len(name) >= 3 else None
+    if len(name) < 3 or (name.isascii() and len(name.split()) < 2):
+        return None
+    return Fact(name, m.group().strip(), "medium")
 
 
 def funder(text: str, t: Phrases) -> Fact[str] | None:
