@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -40,8 +41,10 @@ def scheduled(rule: Rule) -> list[date]:
     return sorted(days)
 
 
-def _block(lines: list[str], f: Fact[Any] | None) -> list[str]:
-    return ["", "[[amendments]]", *lines] + ([comment(f)] if f else [])
+def _block(lines: list[str], f: Fact[Any]) -> list[str]:
+    """One [[amendments]] entry; the line with the new value quotes the announcement."""
+    said = [f"{x}  {comment(f)}" if x.startswith(("to =", "amount =")) else x for x in lines]
+    return ["", "[[amendments]]", *said]
 
 
 def _proposals(rule: Rule, d: Draft, announced: date, source: str) -> list[str]:
@@ -87,8 +90,8 @@ def against(rule: Rule, text: str, *, published: date | None, lang: str = "auto"
             f"{d.published.isoformat()}; append them to {rule.path}."]
     if source == key:
         head += ["# Add this line to its [sources] table:",
-                 f'# {key} = {{ title = "{d.source_title}", published = '
-                 f"{d.published.isoformat()} }}"]
+                 f"# {key} = {{ title = {json.dumps(d.source_title, ensure_ascii=False)}, "
+                 f"published = {d.published.isoformat()} }}"]
     if not lines:
         return "\n".join([*head[:1], "# Nothing in the announcement disagrees with the rule."]) \
             + "\n"
