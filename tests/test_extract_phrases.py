@@ -1,5 +1,8 @@
 """The phrasings of each language table, one short phrase at a time (the issue's examples)."""
 
+# Full-width CJK punctuation is part of the phrases under test.
+# ruff: noqa: RUF001
+
 from __future__ import annotations
 
 from datetime import date

@@ -31,6 +31,7 @@ class _Seen:
 
     @property
     def has_call_date(self) -> bool:
+        """True when a date of the sentence opens, closes or cuts off the call."""
         return any(r in _CALL_ROLES for r, _ in self.roles)
 
 

@@ -74,6 +74,7 @@ def placeholders(d: Draft) -> dict[str, str]:
 
 def _top(d: Draft, missing: dict[str, str]) -> list[str]:
     def hole(key: str) -> list[str]:
+        """The placeholder line of a key the draft could not fill."""
         return [f"# {key} = ?  ({missing[key]})"] if key in missing else []
 
     lines = [f"id = {_s(d.id)}", f"type = {_s(d.type)}"]
