@@ -174,3 +174,13 @@ def test_against_a_broken_rule_lists_its_problems(tmp_path: Path) -> None:
     result = run(FR_CALL, "--against", str(bad))
     assert result.exit_code == 2
     assert "missing required key 'title'" in result.stderr
+
+
+def test_against_notes_what_no_amendment_can_say(tmp_path: Path) -> None:
+    rule = rule_file(tmp_path, "en_rolling_call.txt", "--published", "2026-02-01")
+    result = run(str(ANNOUNCEMENTS / "en_update_unscheduled.txt"), "--against", str(rule))
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "# No amendment to propose." in out
+    assert '# "20 May 2026": a cut-off on 2026-05-20 that the rule does not schedule' in out
+    assert "an amount in USD; the rule's budget is in EUR" in out

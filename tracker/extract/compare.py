@@ -9,7 +9,7 @@ from typing import Any
 
 from tracker.errors import UsageError
 from tracker.extract.find import drafts
-from tracker.extract.model import Draft, Fact
+from tracker.extract.model import Cutoff, Draft, Fact
 from tracker.extract.render import comment
 from tracker.models import Rule
 
@@ -47,33 +47,39 @@ def _block(lines: list[str], f: Fact[Any]) -> list[str]:
     return ["", "[[amendments]]", *said]
 
 
-def _proposals(rule: Rule, d: Draft, announced: date, source: str) -> list[str]:
+def _proposals(rule: Rule, d: Draft, source: str) -> tuple[list[str], list[str]]:
+    """The amendments an announcement implies, and notes on what it says that none can."""
     out: list[str] = []
-    common = [f"announced = {announced.isoformat()}", f'source = "{source}"']
+    notes: list[str] = []
+    common = [f"announced = {d.published}", f'source = "{source}"']
     days = scheduled(rule)
-    for c in d.cutoffs + ((type(d.cutoffs[0])(d.first, 1),) if d.first and d.cutoffs else ()):
-        rank, new = c.n, c.when.value
-        if rank is None or rank < 1 or new in days:
+    for c in [*d.cutoffs, *([Cutoff(d.first, 1)] if d.first else [])]:
+        new = c.when.value
+        if new in days:
             continue
-        if rank > len(days):
+        if c.n is None or c.n < 1:
+            notes.append(f'# "{c.when.quote}": a cut-off on {new} that the rule does not '
+                         'schedule; add it (action = "add") or move one by hand.')
+        elif c.n > len(days):
             out += _block(['action = "add"', f"to = {new.isoformat()}", *common], c.when)
         else:
-            old = days[rank - 1]
-            out += _block(['action = "move"', f"cutoff = {old.isoformat()}",
+            out += _block(['action = "move"', f"cutoff = {days[c.n - 1].isoformat()}",
                            f"to = {new.isoformat()}", *common], c.when)
-    if d.first and rule.cutoffs.recurrence and d.first.value != rule.cutoffs.recurrence.first \
-            and d.first.value not in days:
-        out += _block(['action = "move"', f"cutoff = {rule.cutoffs.recurrence.first}",
-                       f"to = {d.first.value.isoformat()}", *common], d.first)
     if d.closes and rule.closes and d.closes.value != rule.closes:
         at = [f"cutoff = {rule.closes.isoformat()}"] if rule.closes in days else []
         out += _block(['action = "move"', *at, "closing = true",
                        f"to = {d.closes.value.isoformat()}", *common], d.closes)
-    if d.budget and rule.budget and d.budget.value.amount != rule.budget.amount and \
-            d.budget.value.currency == rule.budget.currency:
-        out += _block(['action = "budget"', f"amount = {d.budget.value.amount:_}", *common],
-                      d.budget)
-    return out
+    if d.opens and rule.opens and d.opens.value != rule.opens:
+        notes.append(f'# "{d.opens.quote}": opens on {d.opens.value}, the rule says '
+                     f"{rule.opens}; no amendment moves an opening: edit opens if it was wrong.")
+    b = d.budget
+    if b and rule.budget and b.value.amount != rule.budget.amount:
+        if b.value.currency == rule.budget.currency:
+            out += _block(['action = "budget"', f"amount = {b.value.amount:_}", *common], b)
+        else:
+            notes.append(f'# "{b.quote}": an amount in {b.value.currency}; the rule\'s budget '
+                         f"is in {rule.budget.currency}: convert it or add a budget part.")
+    return out, notes
 
 
 def against(rule: Rule, text: str, *, published: date | None, lang: str = "auto") -> str:
@@ -85,7 +91,7 @@ def against(rule: Rule, text: str, *, published: date | None, lang: str = "auto"
                          "--published YYYY-MM-DD or a front-matter date:")
     key = f"{ANNOUNCEMENT}-{d.published.isoformat()}"
     source = d.source_url if d.source_url.startswith(("http://", "https://")) else key
-    lines = _proposals(rule, d, d.published, source)
+    lines, notes = _proposals(rule, d, source)
     head = [f"# Proposed amendments to {rule.id} from an announcement published "
             f"{d.published.isoformat()}; append them to {rule.path}."]
     if source == key:
@@ -93,6 +99,7 @@ def against(rule: Rule, text: str, *, published: date | None, lang: str = "auto"
                  f"# {key} = {{ title = {json.dumps(d.source_title, ensure_ascii=False)}, "
                  f"published = {d.published.isoformat()} }}"]
     if not lines:
-        return "\n".join([*head[:1], "# Nothing in the announcement disagrees with the rule."]) \
-            + "\n"
-    return "\n".join(head + lines) + "\n"
+        nothing = "# No amendment to propose." if notes else \
+            "# Nothing in the announcement disagrees with the rule."
+        return "\n".join([*head[:1], nothing, *notes]) + "\n"
+    return "\n".join(head + notes + lines) + "\n"

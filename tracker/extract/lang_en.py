@@ -81,7 +81,7 @@ EN = Phrases(
                 "cny": "CNY", "rmb": "CNY", "yuan": "CNY", "jpy": "JPY", "yen": "JPY"},
     approx=(r"\babout\b", r"\baround\b", r"\bapproximately\b", r"\bsome\b", r"\bnearly\b",
             r"\balmost\b", r"\bclose\s+to\b", r"\broughly\b"),
-    shares={"funder": (r"\bEU\s+(?:contribution|funding|share)\b", r"\bcontribut(?:es|ion)\b",
+    shares={"funder": (r"\bEU\s+(?:contribution|funding|share)\b", r"\bcontribut(?:e|es|ion|ing)\b",
                        r"\bfunded\s+by\b", r"\bof\s+which\b", r"\bshare\b"),
             "total": (r"\bin\s+total\b", r"\btotal\b", r"\boverall\b", r"\baltogether\b")},
     tentative=(r"\bexpected\b", r"\bplanned\b", r"\bscheduled\b", r"\blikely\b",
