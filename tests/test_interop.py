@@ -68,7 +68,7 @@ def test_icaljs_reads_brussels_cutoffs_at_the_right_utc_instant(eu: Path, feed: 
     assert (first["status"], first["sequence"]) == ("CONFIRMED", 0)
     assert "(tentative)" not in first["summary"]
     assert (third["status"], third["sequence"]) == ("TENTATIVE", 0)
-    assert third["summary"].endswith("cut-off 3 (tentative)")
+    assert third["summary"].endswith("cut-off 3 (derived)")
     milestone = seen[WORK_PROGRAMME]
     assert milestone["is_date"] is True and milestone["date"] == "2024-07-26"
     assert milestone["start_utc"] is None

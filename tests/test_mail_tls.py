@@ -107,9 +107,9 @@ def send(url: str) -> None:
     sender = transport.SmtpTransport(smtpurl.parse_smtp_url(url))
     sender.open()
     try:
-        transport.send("Tracker <tracker@example.org>", "ana@example.org", MESSAGE)
+        sender.send("Tracker <tracker@example.org>", "ana@example.org", MESSAGE)
     finally:
-        transport.close()
+        sender.close()
 
 
 def test_starttls_with_login(starttls: tuple[Inbox, int],

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,11 +17,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from typer.testing import CliRunner
 
+from tests.faults import HELD
 from tracker import store as db
 from tracker import usecases
 from tracker.calendar import feeds as feedset
 from tracker.cli import app
-from tracker.errors import RuleError
+from tracker.errors import RuleError, UsageError
 from tracker.models import Status
 from tracker.store import schema
 
@@ -104,11 +105,12 @@ def test_moved_cutoff_keeps_id_raises_sequence_and_shows_both_dates(
     assert new["sequence"] == old["sequence"] + 1  # type: ignore[operator]
     assert new["start_local"] == "2025-02-11T17:00:00+01:00"
     assert new["last_modified"] == later.replace(tzinfo=None)
-    moves = [c for c in usecases.changes(store, later) if c.change == "moved"]
-    dates = {c.field: (c.old, c.new) for c in moves}
-    assert dates["start_local"] == ("2025-02-04T17:00:00+01:00", "2025-02-11T17:00:00+01:00")
-    assert all(c.entity_id == "rolling/cutoff/2025-02-04" for c in moves)
-    assert all(c.source == "https://example.org/notice" for c in moves)
+    (move,) = [c for c in usecases.changes(store, None) if c.change == "moved"]  # one line
+    assert (move.field, move.old, move.new) == (
+        "start_local", "2025-02-04T17:00:00+01:00", "2025-02-11T17:00:00+01:00")
+    assert move.entity_id == "rolling/cutoff/2025-02-04"
+    assert move.source == "https://example.org/notice"
+    assert move.known_on == date(2024, 9, 30)  # dated by the amendment, not by the sync
     # the untouched cut-offs did not get a new revision
     assert cutoff(store, "2025-05-04")["sequence"] == 0
 
@@ -205,7 +207,7 @@ def test_database_from_first_migration_upgrades_with_history(db_url: str, seeds:
     old = usecases.changes(store, None)
     assert [(c.field, c.old, c.new) for c in old] == [("title", "A", "Old title")]
     usecases.sync(store, [seeds], NOW)
-    log = usecases.changes(store, None)
+    log = db.history(store)  # every field, not one line per change
     assert log[0].new == "Old title"  # history intact, new history appended
     title = [c for c in log if c.field == "title" and c.new == "Rolling call"]
     assert title and title[0].old == "Old title"
@@ -215,10 +217,13 @@ def test_database_from_first_migration_upgrades_with_history(db_url: str, seeds:
     store.close()
 
 
-def _cli(db_url: str, seeds: Path, *args: str, **env: str) -> subprocess.Popen[str]:
-    environ = {**os.environ, "TRACKER_DATABASE_URL": db_url, "TRACKER_SEEDS": str(seeds), **env}
-    return subprocess.Popen([sys.executable, "-m", "tracker", *args], env=environ, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def _cli(db_url: str, seeds: Path, *args: str, hold: float = 0) -> subprocess.Popen[str]:
+    """`tracker ARGS` in a subprocess; `hold`: pause that long before the sync commits."""
+    environ = {**os.environ, "TRACKER_DATABASE_URL": db_url, "TRACKER_SEEDS": str(seeds)}
+    command = ["-m", "tests.faults", str(hold)] if hold else ["-m", "tracker"]
+    return subprocess.Popen([sys.executable, *command, *args], env=environ, text=True,
+                            cwd=Path(__file__).parent.parent, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
 
 
 def _wait_for_line(proc: subprocess.Popen[str], needle: str, seconds: float = 30) -> None:
@@ -237,8 +242,8 @@ def test_sync_killed_mid_way_leaves_old_state(store: db.Store, db_url: str, seed
     usecases.sync(store, [seeds], NOW)
     before = db.counts(store)
     (seeds / "rolling.toml").write_text(RULE + MOVE)
-    proc = _cli(db_url, seeds, "sync", TRACKER_TEST_SYNC_PAUSE="60")
-    _wait_for_line(proc, "holding the sync transaction open")
+    proc = _cli(db_url, seeds, "sync", hold=60)
+    _wait_for_line(proc, HELD)
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
     store.engine.dispose()  # forget pooled connections: PostgreSQL may still be aborting
@@ -251,8 +256,8 @@ def test_sync_killed_mid_way_leaves_old_state(store: db.Store, db_url: str, seed
 def test_two_syncs_at_once_do_not_duplicate(store: db.Store, db_url: str, seeds: Path) -> None:
     usecases.sync(store, [seeds], NOW)
     (seeds / "rolling.toml").write_text(RULE + MOVE)
-    first = _cli(db_url, seeds, "sync", TRACKER_TEST_SYNC_PAUSE="2")
-    _wait_for_line(first, "holding the sync transaction open")
+    first = _cli(db_url, seeds, "sync", hold=2)
+    _wait_for_line(first, HELD)
     second = _cli(db_url, seeds, "sync")
     out1, err1 = first.communicate(timeout=60)
     out2, err2 = second.communicate(timeout=60)
@@ -261,7 +266,7 @@ def test_two_syncs_at_once_do_not_duplicate(store: db.Store, db_url: str, seeds:
     assert "1 changed" in out1
     assert "Up to date" in out2  # it waited for the lock, then found nothing to do
     assert cutoff(store, "2025-02-04")["sequence"] == 1
-    assert len([c for c in usecases.changes(store, None) if c.field == "start_local"]) == 1
+    assert len([c for c in usecases.changes(store, None) if c.change == "moved"]) == 1
 
 
 def test_cli_sync_then_changes_shows_the_move(db_url: str, seeds: Path) -> None:
@@ -273,9 +278,10 @@ def test_cli_sync_then_changes_shows_the_move(db_url: str, seeds: Path) -> None:
     assert result.exit_code == 0 and "1 changed" in result.output
     result = runner.invoke(app, ["changes", "--call", "rolling"], env=env)
     assert result.exit_code == 0
-    line = next(x for x in result.output.splitlines() if "moved" in x)
-    assert "rolling/cutoff/2025-02-04" in line
-    assert "2025-02-04 17:00" in line and "2025-02-11 17:00" in line
+    (line,) = [x for x in result.output.splitlines() if "moved" in x]  # one change, one line
+    assert "Rolling call — cut-off 2: moved from 2025-02-04 17:00 CET to 2025-02-11 17:00 CET" \
+        in line
+    assert line.startswith("2024-09-30") and "https://example.org/notice" in line
 
 
 def test_deadlines_syncs_first_when_seeds_are_newer(db_url: str, seeds: Path) -> None:
@@ -303,11 +309,12 @@ def test_an_amendment_announced_later_is_picked_up_on_its_day(store: db.Store,
     (seeds / "rolling.toml").write_text(RULE + MOVE.replace("2024-09-30", "2024-10-15"))
     usecases.sync(store, [seeds], NOW)  # 1 October: the move is not public yet
     assert cutoff(store, "2025-02-04")["start_local"] == "2025-02-04T17:00:00+01:00"
-    assert usecases.ensure_synced(store, [seeds], NOW + timedelta(days=1)) is None
+    assert usecases.ensure_synced(store, [seeds], NOW + timedelta(days=1)).report is None
     on_the_day = datetime(2024, 10, 15, 8, 0, tzinfo=UTC)  # 10:00 in Brussels
-    assert usecases.ensure_synced(store, [seeds], on_the_day) is not None
+    assert usecases.ensure_synced(store, [seeds], on_the_day).report is not None
     assert cutoff(store, "2025-02-04")["start_local"] == "2025-02-11T17:00:00+01:00"
-    assert usecases.ensure_synced(store, [seeds], on_the_day + timedelta(hours=1)) is None
+    later = on_the_day + timedelta(hours=1)
+    assert usecases.ensure_synced(store, [seeds], later).report is None
 
 
 def test_withdrawn_call_keeps_its_tags_and_budget_change_bumps_events(
@@ -319,7 +326,12 @@ def test_withdrawn_call_keeps_its_tags_and_budget_change_bumps_events(
     assert cutoff(store, "2024-11-04")["sequence"] == 1  # its description shows the budget
     (seeds / "rolling.toml").unlink()
     (seeds / "other.toml").write_text('id = "other"\ntitle = "Other"\ntype = "milestones"\n')
-    usecases.sync(store, [seeds], NOW + timedelta(days=2))
+    with pytest.raises(UsageError, match="rolling"):  # a missing file is never a withdrawal
+        usecases.sync(store, [seeds], NOW + timedelta(days=2), "refuse")
+    kept = usecases.sync(store, [seeds], NOW + timedelta(days=2))  # what a listing does
+    assert kept.orphans == ["rolling"] and cutoff(store, "2024-11-04")["withdrawn"] is False
+    assert db.load_calls(store)["rolling"].orphaned
+    usecases.sync(store, [seeds], NOW + timedelta(days=2), "prune")
     assert db.load_calls(store)["rolling"].tags == ("ai",)
     assert cutoff(store, "2024-11-04")["withdrawn"] is True
 

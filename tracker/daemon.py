@@ -176,7 +176,7 @@ def start(runner: Runner, sync_every: timedelta,
             runner.guarded(name, work, clock())
         return run
 
-    first = clock()
+    first = datetime.now(UTC)  # APScheduler keeps real time; the jobs' work reads `clock`
     scheduler.add_job(job("sync", runner.sync), IntervalTrigger(seconds=sync_every.total_seconds(),
                       timezone=UTC), id="sync", next_run_time=first)
     scheduler.add_job(job("feeds", runner.feeds), CronTrigger(second=30, timezone=UTC),

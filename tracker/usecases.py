@@ -238,11 +238,12 @@ def status(store: db.Store, now: datetime) -> StatusReport:
                         get_state(store), outbox.outbox_counts(store), errors, orphaned)
 
 
-def titles(store: db.Store) -> dict[str, str]:
-    """Every call's and date's title by id (for history lines)."""
-    out = {c.id: c.title for c in db.load_calls(store).values()}
+def titles(store: db.Store) -> dict[str, tuple[str, str]]:
+    """Every call's and date's (title, zone) by id, for history lines."""
+    out = {c.id: (c.title, "") for c in db.load_calls(store).values()}
     window = db.Window(include_withdrawn=True)
-    out.update({o.id: o.title for o in db.load_occurrences(store, window, datetime.now(UTC))})
+    out.update({o.id: (o.title, o.timezone)
+                for o in db.load_occurrences(store, window, datetime.now(UTC))})
     return out
 
 

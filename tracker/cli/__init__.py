@@ -154,5 +154,8 @@ def main() -> None:
 
 
 from tracker.cli import lists, mailing, service, setup  # noqa: E402  (they register commands)
+from tracker.extract.command import register as _register_extract  # noqa: E402
+
+_register_extract(app)
 
 __all__ = ["app", "lists", "mailing", "main", "service", "setup"]

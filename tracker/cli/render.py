@@ -73,7 +73,8 @@ def table(rows: Sequence[Sequence[str]], header: Sequence[str], wrap: int = -1,
         cells = []
         for i in keep:
             if i == last:
-                cells.append(folded[0])
+                final = i == keep[-1]
+                cells.append(folded[0] if final else folded[0].ljust(min(space, natural(i))))
                 continue
             cell = str(r[i]).ljust(widths[i])
             if tty and n == 0:
@@ -83,7 +84,7 @@ def table(rows: Sequence[Sequence[str]], header: Sequence[str], wrap: int = -1,
             cells.append(cell)
         out.append("  ".join(cells).rstrip())
         pad = sum(widths[i] + 2 for i in keep if i < last)
-        out += [" " * pad + more for more in folded[1:]]
+        out += [(" " * pad + more).rstrip() for more in folded[1:]]
     return "\n".join(out)
 
 

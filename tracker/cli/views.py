@@ -152,15 +152,17 @@ def detail(d: CallDetail, reader: datetime) -> str:
     return "\n".join(out)
 
 
-def changes_table(items: Sequence[Change], reader: datetime, titles: dict[str, str]) -> str:
+def changes_table(items: Sequence[Change], reader: datetime,
+                  titles: dict[str, tuple[str, str]]) -> str:
     """The `tracker changes` table: the day it became known, what, old -> new, source."""
     if not items:
         return "No changes recorded in that period."
     rows = []
     for c in items:
         day = c.known_on.isoformat() if c.known_on else ""
-        what = history.describe(c, str(reader.tzinfo))
-        item = "" if c.change is ChangeKind.BASELINE else titles.get(c.entity_id, c.entity_id)
+        title, zone = titles.get(c.entity_id, (c.entity_id, ""))
+        what = history.describe(c, zone or str(reader.tzinfo))
+        item = "" if c.change is ChangeKind.BASELINE else title
         source = c.source or ("" if c.announced or c.change is ChangeKind.BASELINE
                               else "rule files")
         rows.append((day, c.change.value, item, what, source))
@@ -168,14 +170,16 @@ def changes_table(items: Sequence[Change], reader: datetime, titles: dict[str, s
                  ("KNOWN ON", "CHANGE", "WHAT", "SOURCE"), wrap=2, optional=(3,))
 
 
-def change_record(c: Change, reader: datetime, titles: dict[str, str]) -> dict[str, Any]:
+def change_record(c: Change, reader: datetime,
+                  titles: dict[str, tuple[str, str]]) -> dict[str, Any]:
     """The JSON form of one change."""
+    title, zone = titles.get(c.entity_id, ("", ""))
     return {"known_on": c.known_on.isoformat() if c.known_on else None,
             "announced": c.announced.isoformat() if c.announced else None,
             "recorded_at": c.detected_at.isoformat() if c.detected_at else None,
             "change": c.change.value, "item": c.entity_id, "call": c.call_id,
-            "title": titles.get(c.entity_id, ""), "field": c.field, "old": c.old,
-            "new": c.new, "what": history.describe(c, str(reader.tzinfo)),
+            "title": title, "field": c.field, "old": c.old,
+            "new": c.new, "what": history.describe(c, zone or str(reader.tzinfo)),
             "source": c.source, "source_url": c.source_url}
 
 

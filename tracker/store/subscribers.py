@@ -1,5 +1,5 @@
-"""Subscribers and their unsubscribe tokens (stored hashed; a token dies once used, and all of
-an address's tokens die when it unsubscribes or subscribes again)."""
+"""Subscribers and their unsubscribe tokens (stored hashed). After an unsubscribe, the links of
+older mails only say so again; when the address subscribes again, every old link dies."""
 
 from __future__ import annotations
 
@@ -90,9 +90,6 @@ def deactivate(store: Store, email: str, now: datetime) -> bool:
                               .where(subscribers.c.active == sa.true())
                               .values(active=False, unsubscribed_at=utc_naive(now),
                                       updated_at=utc_naive(now)))
-        ids = sa.select(subscribers.c.id).where(subscribers.c.email == email)
-        conn.execute(unsubscribe_tokens.delete()
-                     .where(unsubscribe_tokens.c.subscriber_id.in_(ids)))
         return bool(result.rowcount)
 
 
@@ -110,11 +107,10 @@ def unsubscribe_by_token(store: Store, token: str, now: datetime) -> str:
             .where(unsubscribe_tokens.c.token_hash == token_hash(token))).first()
         if row is None:
             raise NotFoundError("This unsubscribe link is not valid.")
-        conn.execute(subscribers.update().where(subscribers.c.id == row.id).values(
+        conn.execute(subscribers.update().where(subscribers.c.id == row.id)
+                     .where(subscribers.c.active == sa.true()).values(
             active=False, unsubscribed_at=utc_naive(now), updated_at=utc_naive(now)))
-        conn.execute(unsubscribe_tokens.delete()
-                     .where(unsubscribe_tokens.c.subscriber_id == row.id))
-        return str(row.email)
+        return str(row.email)  # a second click: still unsubscribed, no harm
 
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tracker.errors import StoreError, UsageError
 from tracker.models import Change, ChangeKind, Occurrence, Rule, Status
+from tracker.rules.expand import known_on
 from tracker.rules.schedule import next_announcement
 from tracker.store.engine import Store
 from tracker.store.rows import call_row, occurrence_row
@@ -232,6 +233,8 @@ def sync(store: Store, rules: Sequence[Rule], items: Sequence[Occurrence], now: 
     `orphans` says what to do with stored calls that no rule has any more.
     """
     report = SyncReport()
+    named = {r.id for r in rules}  # a call announced later has a rule file, but no row yet
+    rules = [r for r in rules if known_on(r, now.astimezone(r.zone).date())]
     call_rows = {r.id: call_row(r, now.astimezone(r.zone).date()) for r in rules}
     occ_rows = {o.id: occurrence_row(o) for o in items}
     tags = {(r.id, t) for r in rules for t in r.tags}
@@ -241,8 +244,9 @@ def sync(store: Store, rules: Sequence[Rule], items: Sequence[Occurrence], now: 
     try:
         with store.write() as conn:
             previous = last_run(conn)
-            report.baseline = previous is None
-            report.orphans = _orphans(conn, set(call_rows))
+            report.baseline = previous is None and conn.execute(
+                sa.select(sa.func.count()).select_from(calls)).scalar_one() == 0
+            report.orphans = _orphans(conn, named)
             if report.orphans and orphans == "refuse":
                 raise UsageError(
                     f"{len(report.orphans)} call(s) in the store have no rule file any more: "

@@ -140,12 +140,13 @@ def make_app(store: db.Store, base_url: str = "",
 
     def feed(request: Request) -> Response:
         path = request.path_params["path"]
+        missing = f"no feed at /feeds/{path}; see {public_base(request, base_url)}/ for the list"
         if not FEED_PATH.match(path) or ".." in path:
-            return _bad(f"no feed at /feeds/{path}; see / for the list", 404)
+            return _bad(missing, 404)
         data = cache.current()
         spec = cache.specs.get(path)
         if spec is None:
-            return _bad(f"no feed at /feeds/{path}; see / for the list", 404)
+            return _bad(missing, 404)
         params = request.query_params
         unknown = sorted(set(params.keys()) - ALLOWED_PARAMS)
         if unknown:
