@@ -79,6 +79,7 @@ def subscriber_id(store: Store, email: str, now: datetime) -> int:
                                                      created_at=stamp, updated_at=stamp))
             found = conn.execute(sa.select(subscribers.c.id)
                                  .where(subscribers.c.email == email)).scalar()
+    assert found is not None
     return int(found)
 
 

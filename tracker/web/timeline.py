@@ -99,9 +99,9 @@ def timeline(items: Sequence[Occurrence], now: datetime, title: str = "Timeline"
         if i % step == 0:
             year = month.month == 1
             label = str(month.year) if year else month.strftime("%b")
+            bold = ' font-weight="700"' if year else ""
             parts.append(f'<text x="{mx}" y="{HEIGHT - 6}" font-size="11" fill="#374151" '
-                         f'text-anchor="middle"{' font-weight="700"' if year else ""}>'
-                         f'{escape(label)}</text>')
+                         f'text-anchor="middle"{bold}>{escape(label)}</text>')
     for o in sorted(items, key=lambda o: (o.instant, o.id)):
         day = _day(o.start)
         drawn = drawn_as(o)
