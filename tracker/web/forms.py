@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import make_msgid, parseaddr
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import jinja2
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -25,7 +26,23 @@ from tracker.models import Every, Kind
 from tracker.store import subscribers
 
 CSRF_COOKIE = "tracker_csrf"
+MAX_FORM = 16_384
 ALERT_DAYS = (14, 7, 3, 1)
+
+
+async def form_of(request: Request) -> FormData:
+    """An urlencoded form body (at most MAX_FORM bytes); anything else reads as empty. Our
+    forms need no file upload, so no multipart parser is needed."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = b""
+    if kind == "application/x-www-form-urlencoded":
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_FORM:
+                return FormData()
+    pairs: list[tuple[str, str | UploadFile]] = list(
+        parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
+    return FormData(pairs)
 
 
 def csrf_token(request: Request) -> str:

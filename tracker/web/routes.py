@@ -123,7 +123,7 @@ def subscribe_form(site: Site, request: Request) -> Response:
 async def subscribe(site: Site, request: Request) -> Response:
     """Queue a confirmation mail (nothing else is sent before the click). Same answer whether
     the address is known or not, and whether its own limit was reached."""
-    form = await request.form()
+    form = await forms.form_of(request)
     return await run_in_threadpool(_subscribe, site, request, form)
 
 
@@ -207,7 +207,7 @@ async def manage(site: Site, request: Request) -> Response:
     moment = site.now()
     if request.method != "POST":
         return await run_in_threadpool(_manage_get, site, request)
-    form = await request.form()
+    form = await forms.form_of(request)
     return await run_in_threadpool(_manage_post, site, request, form, token, moment)
 
 
