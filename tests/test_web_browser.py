@@ -103,6 +103,12 @@ def test_list_countdown_in_the_browsers_zone_and_filters(browser: Any, site: Sit
     visible = page.locator("li.item:visible")
     assert visible.count() == 4
     assert feed.input_value() == f"{site.url}/feeds/all.ics?call=ai-factories&kind=cutoff"
+    server = page.context.new_page()  # the same filters rendered by the server, without script
+    server.goto(page.url)
+    assert page.locator("[data-feed-title]").inner_text() == \
+        server.locator("[data-feed-title]").inner_text() == \
+        "Grant deadlines: EuroHPC AI Factories calls for expression of interest, cut-offs"
+    server.close()
     webcal = page.locator("[data-link=webcal]").get_attribute("href")
     assert webcal == f"webcal://{site.url.removeprefix('http://')}/feeds/all.ics" \
                      "?call=ai-factories&kind=cutoff"

@@ -55,6 +55,8 @@ def test_filters_narrow_the_list_and_the_feed_address(site: Client) -> None:
     chosen = items(r.text)
     assert chosen == ["ai-factories"] * 4 and len(everything) > len(chosen)
     assert f'value="{site.base}/feeds/all.ics?call=ai-factories&amp;kind=cutoff"' in r.text
+    assert "<strong data-feed-title>Grant deadlines: EuroHPC AI Factories calls for " \
+           "expression of interest, cut-offs</strong>" in r.text
     feed = site.request("/feeds/all.ics?call=ai-factories&kind=cutoff")
     assert feed.status == 200 and feed.text.count("BEGIN:VEVENT") == 5  # past one too
     programme = site.request("/?programme=horizon-europe")

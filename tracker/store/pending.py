@@ -29,6 +29,7 @@ from tracker.store.subscribers import token_hash
 
 CONFIRM_WITHIN = timedelta(days=2)
 KEEP_ATTEMPTS = timedelta(days=2)
+KEEP_USED = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,8 @@ def create(store: Store, email: str, wanted: dict[str, object], now: datetime) \
     """Record a request; returns its id and the token for the confirmation link."""
     token = secrets.token_urlsafe(24)
     with store.write() as conn:
+        conn.execute(pending_subscriptions.delete()  # used or expired a while ago
+                     .where(pending_subscriptions.c.expires_at < utc_naive(now - KEEP_USED)))
         result = conn.execute(pending_subscriptions.insert().values(
             token_hash=token_hash(token), email=email, wanted=json.dumps(wanted),
             created_at=utc_naive(now), expires_at=utc_naive(now + CONFIRM_WITHIN)))

@@ -13,7 +13,6 @@ from tracker import evidence
 from tracker.calendar import feeds
 from tracker.models import (
     Change,
-    Filter,
     Kind,
     Occurrence,
     Rule,
@@ -166,13 +165,18 @@ def feed_for(base: str, c: Choices, data: feeds.FeedData, states: Mapping[str, s
         query.append(("kind", c.kind))
     url = f"{base}/feeds/{path}.ics" + (f"?{urlencode(query)}" if query else "")
     titles = {k.id: k.title for k in data.calls.values()}
-    names = dict(c.programmes)
-    f = Filter(tuple(i for i in calls if i in titles), (c.tag,) if c.tag else (),
-               (Kind(c.kind),) if c.kind else ())
-    title = feeds.filter_title(f, titles)
+    parts = [titles[c.call]] if c.call else []
+    if c.state:
+        parts.append("calls open now" if c.state == "open" else "forthcoming calls")
+    if c.tag:
+        parts.append(f"tagged {c.tag}")
+    if c.kind:
+        parts.append(feeds.KIND_NAMES[Kind(c.kind)])
     if c.programme:
-        title = f"{names[c.programme]}: grant deadlines" + (title.partition(":")[2] and
-                                                              "," + title.partition(":")[2])
+        title = f"{dict(c.programmes)[c.programme]}: grant deadlines" + \
+            "".join(f", {p}" for p in parts)
+    else:
+        title = "Grant deadlines" + (": " + ", ".join(parts) if parts else " (everything)")
     return links(url, title)
 
 

@@ -53,7 +53,17 @@
     var s = q.toString();
     return base + "/feeds/" + path + ".ics" + (s ? "?" + s : "");
   }
-  function setFeed(url) {
+  function feedTitle(values) {
+    var parts = [];
+    var text = function (name) { var el = form.elements[name]; return el.options[el.selectedIndex].text; };
+    if (values.call) { parts.push(text("call")); }
+    if (values.state) { parts.push(values.state === "open" ? "calls open now" : "forthcoming calls"); }
+    if (values.tag) { parts.push("tagged " + values.tag); }
+    if (values.kind) { parts.push({ opening: "openings", cutoff: "cut-offs", closing: "closings", milestone: "milestones" }[values.kind]); }
+    if (values.programme) { return text("programme") + ": grant deadlines" + (parts.length ? ", " + parts.join(", ") : ""); }
+    return "Grant deadlines" + (parts.length ? ": " + parts.join(", ") : " (everything)");
+  }
+  function setFeed(url, title) {
     var box = document.querySelector("[data-feed]");
     if (!box) { return; }
     var webcal = "webcal://" + url.split("://")[1];
@@ -64,9 +74,9 @@
     ["outlook", "outlook365"].forEach(function (k) {
       var a = box.querySelector("[data-link=" + k + "]");
       var host = k === "outlook" ? "outlook.live.com" : "outlook.office.com";
-      a.href = "https://" + host + "/calendar/0/addfromweb?url=" + encodeURIComponent(url) + "&name=" + encodeURIComponent("Grant deadlines (filtered)");
+      a.href = "https://" + host + "/calendar/0/addfromweb?url=" + encodeURIComponent(url) + "&name=" + encodeURIComponent(title);
     });
-    box.querySelector("[data-feed-title]").textContent = url.indexOf("?") < 0 && url.indexOf("/all.ics") > 0 ? "Grant deadlines (everything)" : "Grant deadlines (filtered)";
+    box.querySelector("[data-feed-title]").textContent = title;
   }
   if (form) {
     var states = {};
@@ -88,7 +98,7 @@
       });
       document.querySelector("[data-count]").textContent = shown;
       document.querySelector("[data-empty]").hidden = shown > 0;
-      setFeed(feedLinks(form.getAttribute("data-base"), v, states));
+      setFeed(feedLinks(form.getAttribute("data-base"), v, states), feedTitle(v));
       var q = new URLSearchParams();
       Object.keys(v).forEach(function (k) { if (v[k]) { q.set(k, v[k]); } });
       history.replaceState(null, "", location.pathname + (q.toString() ? "?" + q : ""));
