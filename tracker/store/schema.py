@@ -187,3 +187,23 @@ def from_utc_naive(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC)
 
 
+# ---- web subscriptions (migration 0008): double opt-in requests and rate-limit counters
+
+pending_subscriptions = sa.Table(
+    "pending_subscriptions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("wanted", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+    sa.Column("confirmed_at", sa.DateTime),
+)
+
+web_attempts = sa.Table(
+    "web_attempts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("bucket", sa.String(100), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Index("ix_web_attempts_bucket_created", "bucket", "created_at"),
+)

@@ -1,32 +1,36 @@
-"""HTTP: feeds with ETag/Last-Modified/gzip, filtered feeds by query, an index page, and the
-unsubscribe links. Handlers are plain functions (Starlette runs them in its thread pool, so a
-database read never blocks the event loop); a GET never writes anything."""
+"""HTTP: feeds with ETag/Last-Modified/gzip, filtered feeds by query, the pages (list, calls,
+subscribe, manage; in `routes`), static files. Handlers are plain functions
+(Starlette runs them in its thread pool, so a database read never blocks the event loop); a GET
+never writes anything."""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from tracker import store as db
 from tracker import userinput
 from tracker.calendar import feeds
-from tracker.errors import NotFoundError, TrackerError, UsageError
-from tracker.models import Status
+from tracker.errors import TrackerError, UsageError
+from tracker.models import Rule
 from tracker.resources import templates
-from tracker.store import subscribers
-from tracker.urls import webcal
-from tracker.usecases import is_upcoming
+from tracker.usecases import rules_from
+from tracker.web import pages, routes, static
+
+log = logging.getLogger(__name__)
 
 FEED_PATH = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)?\.ics$")
 ALLOWED_PARAMS = {"call", "tag", "kind", "alarm"}
@@ -132,11 +136,43 @@ def public_base(request: Request, base_url: str) -> str:
     return base_url or f"{request.url.scheme}://{request.url.netloc}"
 
 
+@dataclass
+class RuleCache:
+    """The rule files' facts the store does not keep (budget split, sources), read again when
+    the store's state moves; an unreadable rule file leaves the pages with the store's facts."""
+
+    store: db.Store
+    seeds: Sequence[Path]
+    token: str = "-"
+    rules: dict[str, Rule] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def current(self) -> dict[str, Rule]:
+        """Rules by id (empty without seeds)."""
+        if not self.seeds:
+            return {}
+        token = db.state_token(self.store)
+        with self.lock:
+            if token != self.token:
+                try:
+                    self.rules = {r.id: r for r in rules_from(list(self.seeds))}
+                except TrackerError:
+                    log.warning("rule files unreadable: call pages show the store's facts")
+                    self.rules = {}
+                self.token = token
+            return self.rules
+
+
 def make_app(store: db.Store, base_url: str = "",
-             now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Starlette:
-    """The ASGI application. `now` is injectable so tests control the clock."""
+             now: Callable[[], datetime] = lambda: datetime.now(UTC), *,
+             seeds: Sequence[Path] = (), sender: str = "Grant tracker <tracker@localhost>",
+             default_zone: str = "Europe/Brussels") -> Starlette:
+    """The ASGI application. `now` is injectable so tests control the clock; `seeds` give the
+    call pages their budget split and sources; `sender` signs confirmation mail."""
     cache = FeedCache(store)
+    rule_cache = RuleCache(store, seeds)
     env = templates()
+    env.filters.update(safe_url=pages.safe_url, slug=feeds.slug)
 
     def feed(request: Request) -> Response:
         path = request.path_params["path"]
@@ -172,47 +208,20 @@ def make_app(store: db.Store, base_url: str = "",
         rendered = cache.render((path, f"{query}|{url}"), make)
         return calendar_response(request, rendered, path.replace("/", "-"))
 
-    def index(request: Request) -> Response:
-        data = cache.current()
-        moment = now()
-        base = public_base(request, base_url)
-        upcoming = [o for o in data.items if (is_upcoming(o, moment) or o.status is
-                    Status.OVERDUE) and o.status is not Status.CANCELLED][:30]
-        listed = []
-        for spec in data.distinct():
-            url = feeds.feed_url(base, spec)
-            listed.append({"title": spec.title, "url": url, "webcal": webcal(url),
-                           "description": spec.description})
-        html = env.get_template("index.html").render(items=upcoming, feeds=listed, now=moment,
-                                                     base_url=base)
-        return HTMLResponse(html)
-
-    def unsubscribe(request: Request) -> Response:
-        token = request.path_params["token"]
-        if not re.fullmatch(r"[A-Za-z0-9_-]{16,100}", token):
-            return _bad("This unsubscribe link is not valid.", 404)
-        if request.method != "POST":  # GET and HEAD (link scanners) never change anything
-            html = env.get_template("unsubscribe.html").render(done=False, email="",
-                                                               action=str(request.url))
-            return HTMLResponse(html)
-        try:
-            email = subscribers.unsubscribe_by_token(store, token, now())
-        except NotFoundError as exc:
-            return _bad(str(exc), 404)
-        html = env.get_template("unsubscribe.html").render(done=True, email=email, action="")
-        return HTMLResponse(html)
-
     def health(request: Request) -> Response:  # noqa: ARG001
         return PlainTextResponse("ok\n")
 
-    routes = [
-        Route("/", index),
+    assets = static.Assets.load()
+    site = routes.Site(store, env, now, lambda r: public_base(r, base_url), cache.current,
+                       rule_cache.current, assets.url, sender, default_zone)
+    all_routes = [
         Route("/healthz", health),
-        Route("/u/{token}", unsubscribe, methods=["GET", "POST"]),
         Route("/feeds/{path:path}", feed),
+        Route("/static/{name}", assets.serve),
+        *routes.routes(site),
     ]
 
     def tracker_error(request: Request, exc: Exception) -> Response:  # noqa: ARG001
         return _bad(str(exc), 500)
 
-    return Starlette(routes=routes, exception_handlers={TrackerError: tracker_error})
+    return Starlette(routes=all_routes, exception_handlers={TrackerError: tracker_error})
