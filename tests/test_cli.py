@@ -27,7 +27,8 @@ BROKEN = DATA / "broken_many.toml"
 
 
 @pytest.fixture(autouse=True)
-def store_url(isolated: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def store_url(isolated: None, tmp_path: Path,  # noqa: ARG001 (runs after isolation)
+              monkeypatch: pytest.MonkeyPatch) -> None:
     """A throw-away store for every command."""
     monkeypatch.setenv("TRACKER_DATABASE_URL", f"sqlite:///{tmp_path / 'tracker.db'}")
 
@@ -98,8 +99,8 @@ def test_as_of_sees_an_amendment_from_its_announcement_day(as_of: str, start: st
 
 
 def test_json_shows_the_readers_time_beside_the_calls() -> None:
-    (nov,) = [r for r in records([RECURRING], "--as-of", "2024-10-01", "--tz",
-                                 "America/New_York", "--kind", "cutoff", "--until", "2024-12-01")]
+    (nov,) = list(records([RECURRING], "--as-of", "2024-10-01", "--tz",
+                                 "America/New_York", "--kind", "cutoff", "--until", "2024-12-01"))
     # 17:00 in Brussels (UTC+1) is 11:00 in New York (UTC-5) on 4 November
     assert nov["start"] == "2024-11-04T17:00:00+01:00"
     assert nov["local_start"] == "2024-11-04T11:00:00-05:00"

@@ -112,7 +112,7 @@ def test_digest_is_mixed_with_alternative_bodies_and_a_calendar(
     assert str(ics.get_filename()).endswith(".ics")
     assert ics.get_param("method") == "PUBLISH"
     cal = Calendar.from_ical(ics.get_content())
-    events = [e for e in cal.walk("VEVENT")]
+    events = list(cal.walk("VEVENT"))
     assert [e.decoded("DTSTART").astimezone(UTC) for e in events] == [CUTOFF_UTC]
     # the title survives the trip through the attachment's declared charset
     summary = str(events[0].get("SUMMARY"))
@@ -170,7 +170,7 @@ def _request(url: str, method: str, body: bytes | None = None) -> tuple[int, str
 
 
 def test_one_click_unsubscribe_link_stops_exactly_that_subscriber(
-        store: db.Store, smtp: SmtpServer, tmp_path: Path) -> None:
+        store: db.Store, smtp: SmtpServer) -> None:
     follow(store, "ana@uni.example")
     follow(store, "ben@uni.example")
     clicked = brussels(2024, 10, 28, 9)

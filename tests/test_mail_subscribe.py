@@ -15,7 +15,7 @@ from tracker.store import subscribers
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def env(tmp_path: Path) -> dict[str, str]:
     """A throw-away store and the AI Factories rule (outside config is cleared by conftest)."""
     return {"TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'tracker.db'}",
             "TRACKER_SEEDS": str(write_seeds(tmp_path / "seeds"))}

@@ -34,12 +34,12 @@ class Inbox:
     messages: list[email.message.EmailMessage] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
         self.messages.append(email.message_from_bytes(  # type: ignore[arg-type]
             envelope.content, policy=email.policy.default))
         return "250 OK"
 
-    def authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str,
+    def authenticate(self, _server: Any, _session: Any, _envelope: Any, _mechanism: str,
                      data: Any) -> AuthResult:
         ok = isinstance(data, LoginPassword) and data.login.decode() == USER \
             and data.password.decode() == PASSWORD

@@ -59,7 +59,7 @@ class Sink:
         self.lock = threading.Lock()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
             self.messages.append(msg)  # type: ignore[arg-type]
@@ -238,8 +238,9 @@ def test_killed_run_restarts_with_nothing_lost_or_doubled(store: db.Store, seeds
     assert "event=stopped" in out
 
 
-def test_second_run_refuses_and_seed_edit_rebuilds_feed(store: db.Store, seeds: Path,
-                                                        tmp_path: Path, sink: Sink) -> None:
+@pytest.mark.usefixtures("store")
+def test_second_run_refuses_and_seed_edit_rebuilds_feed(seeds: Path, tmp_path: Path,
+                                                        sink: Sink) -> None:
     env = run_env(tmp_path, seeds, sink)
     first = start_run(env)
     try:

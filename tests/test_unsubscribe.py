@@ -75,7 +75,7 @@ def get(url: str) -> int:
 
 
 def test_link_in_an_older_mail_works_and_a_second_click_is_harmless(
-        store: db.Store, smtp: SmtpServer, tmp_path: Path) -> None:
+        store: db.Store, smtp: SmtpServer) -> None:
     follow(store, "ana@uni.example")
     follow(store, "ben@uni.example")
     app_ = make_app(store, BASE_URL, now=lambda: WEEK_BEFORE)
@@ -106,8 +106,7 @@ def test_link_in_an_older_mail_works_and_a_second_click_is_harmless(
         ["7 days left", "3 days left"]
 
 
-def test_mail_queued_before_the_click_is_not_sent_after_it(
-        store: db.Store, tmp_path: Path) -> None:
+def test_mail_queued_before_the_click_is_not_sent_after_it(store: db.Store) -> None:
     follow(store, "ana@uni.example")
     follow(store, "ben@uni.example")
     with smtp_server(running=False) as smtp:

@@ -52,7 +52,8 @@ def serve(ctx: typer.Context, host: Host = "127.0.0.1", port: Port = 8080) -> No
     synced(settings, store)
     shown = settings.base_url or f"http://{host}:{port}"
     typer.echo(f"Serving {shown}/ on http://{host}:{port}/ (Ctrl+C stops)")
-    run_server(make_app(store, settings.base_url), host, port)
+    run_server(make_app(store, settings.base_url, seeds=list(settings.seeds),
+                        sender=settings.mail_from, default_zone=settings.timezone), host, port)
 
 
 def setup_logging(verbose: bool, default: int = logging.WARNING) -> None:
@@ -101,7 +102,9 @@ def run(
             from tracker.web.app import make_app
             from tracker.web.serve import serve as run_server
 
-            run_server(make_app(store, settings.base_url), host, port, scheduled.stop)
+            app = make_app(store, settings.base_url, seeds=list(settings.seeds),
+                           sender=settings.mail_from, default_zone=settings.timezone)
+            run_server(app, host, port, scheduled.stop)
         else:
             daemon.run_forever(scheduled)
 

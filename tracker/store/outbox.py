@@ -133,6 +133,7 @@ def drop_unsubscribed(store: Store) -> int:
     gone = sa.select(subscribers.c.id).where(subscribers.c.active == sa.false())
     with store.write() as conn:
         return int(conn.execute(outbox.update().where(outbox.c.state == PENDING)
+                                .where(outbox.c.kind != "confirm")  # asks to subscribe
                                 .where(outbox.c.subscriber_id.in_(gone))
                                 .values(state=FAILED, claimed_at=None,
                                         last_error="not sent: the address unsubscribed"))

@@ -1,2 +1,3 @@
-"""The web side: `app` (the Starlette application: feeds, pages, unsubscribe) and `serve`
-(uvicorn with limits and a clean stop)."""
+"""The web side: `app` (the Starlette application), `routes` and `pages` (what each address
+shows), `timeline` (the SVG timeline, pure), `forms` (subscribe and manage, with CSRF and rate
+limits), `static` (hashed assets), `serve` (uvicorn with limits and a clean stop)."""
