@@ -216,6 +216,8 @@ class Checker:
         if isinstance(value, str):
             text = value.strip()
             m = FUZZY.match(text)
+            if m and not 1 <= int(m.group(1)) <= 9999:  # year 0 is no date at all
+                m = None
             if m:
                 year, month, quarter = int(m.group(1)), m.group(2), m.group(3)
                 if month and 1 <= int(month) <= 12:
