@@ -26,7 +26,10 @@ def _toml(text: str, path: str) -> tuple[dict[str, Any] | None, list[Problem]]:
         msg = re.sub(r"\s*\(at .*\)$", "", str(exc))
         hint = "check quotes, brackets and dates near this line (dates must exist: 2025-02-30 " \
             "does not)"
-        return None, [Problem(path, int(m.group(1)) if m else None, "", f"TOML: {msg}", hint)]
+        line = int(m.group(1)) if m else None
+        if line is None and "end of document" in str(exc):
+            line = max(1, len(text.splitlines()))  # cut short: the last line is where it ends
+        return None, [Problem(path, line, "", f"TOML: {msg}", hint)]
 
 
 def _too_deep(text: str, limit: int = 100) -> int | None:
