@@ -25,6 +25,7 @@ PEOPLE = tuple(f"r{i:02d}@uni.example" for i in range(20))
 REFUSED = PEOPLE[::3]  # 7 of 20: about 30%
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # SQLite: test_mail_faults
 def test_refusals_and_killed_senders_lose_nothing(db_url: str, tmp_path: Path,
                                                   smtp: SmtpServer) -> None:
