@@ -7,6 +7,7 @@ module constants of tracker.web.serve), real sockets, a real SQLite store.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -125,10 +126,8 @@ def raw(port: int, data: bytes, wait: float = 5.0) -> bytes:
     """Send raw bytes; what came back before the server answered a status line or closed (an
     incomplete request is closed by the 1 s header deadline)."""
     with socket.create_connection(("127.0.0.1", port), timeout=wait) as s:
-        try:
+        with contextlib.suppress(OSError):  # the server may close on us mid-send
             s.sendall(data)
-        except OSError:
-            pass  # the server may close on us mid-send: then only its answer matters
         got = b""
         try:
             while b"\r\n" not in got:
