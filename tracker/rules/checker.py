@@ -17,7 +17,11 @@ CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # tab and newline are fine in
 MAX_AMOUNT = 10**15  # a quadrillion: beyond any budget, inside every database integer
 FIRST_YEAR, LAST_YEAR = 1900, 2199
 _D = TypeVar("_D", date, datetime)
-SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")  # ids and tags: columns, file names, URLs
+MAX_SLUG = 100
+MAX_LINE = 500  # a title, a label, a programme: one line of a listing or a Subject header
+MAX_PROSE = 10_000  # a summary or a note
+MAX_NAME = 200  # an identifier or a programme (a programme's name is a feed's file name)
 PERIOD = re.compile(r"^\s*(\d+)\s*(day|week|month)s?\s*$")
 FUZZY = re.compile(r"^(\d{4})(?:-(?:(\d{2})|[Qq]([1-4])))?$")
 DATE_FORMS = "a TOML date such as 2026-03-04, or a string \"2026-03\", \"2026-Q1\" or \"2026\""
@@ -80,6 +84,11 @@ class Checker:
                        f"({CONTROL.search(value).group()!r})",  # type: ignore[union-attr]
                        "remove it: feeds, mail headers and databases cannot carry it")
             return default
+        limit = MAX_PROSE if key in MULTILINE else MAX_LINE
+        if len(value) > limit:
+            self.error(join(where, key), f"'{key}' is {len(value):,} characters long",
+                       f"keep it under {limit:,} characters")
+            return default
         if key in MULTILINE:
             return value.strip()
         return " ".join(value.split())  # a title or label is one line, whatever the TOML
@@ -115,6 +124,10 @@ class Checker:
         if any(CONTROL.search(v) for v in value):
             self.error(join(where, key), f"'{key}' holds a control character",
                        "remove it: feeds, mail headers and databases cannot carry it")
+            return ()
+        if any(len(v) > MAX_NAME for v in value):
+            self.error(join(where, key), f"an entry of '{key}' is longer than {MAX_NAME} "
+                       "characters", "keep each one to a name or an identifier")
             return ()
         return tuple(" ".join(v.split()) for v in value)
 
@@ -203,6 +216,8 @@ class Checker:
         if isinstance(value, str):
             text = value.strip()
             m = FUZZY.match(text)
+            if m and not 1 <= int(m.group(1)) <= 9999:  # year 0 is no date at all
+                m = None
             if m:
                 year, month, quarter = int(m.group(1)), m.group(2), m.group(3)
                 if month and 1 <= int(month) <= 12:

@@ -18,14 +18,43 @@ def _toml(text: str, path: str) -> tuple[dict[str, Any] | None, list[Problem]]:
     try:
         return tomllib.loads(text), []
     except RecursionError:
-        return None, [Problem(path, None, "", "the file nests tables or lists too deeply",
-                              "a rule file needs at most a few levels of [tables] and [lists]")]
+        return None, [Problem(path, _too_deep(text), "", "the file nests tables or lists too "
+                              "deeply", "a rule file needs at most a few levels of [tables] "
+                              "and [lists]")]
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"\(at line (\d+), column \d+\)", str(exc))
         msg = re.sub(r"\s*\(at .*\)$", "", str(exc))
         hint = "check quotes, brackets and dates near this line (dates must exist: 2025-02-30 " \
             "does not)"
-        return None, [Problem(path, int(m.group(1)) if m else None, "", f"TOML: {msg}", hint)]
+        line = int(m.group(1)) if m else None
+        if line is None and "end of document" in str(exc):
+            line = max(1, len(text.splitlines()))  # cut short: the last line is where it ends
+        return None, [Problem(path, line, "", f"TOML: {msg}", hint)]
+
+
+def _too_deep(text: str, limit: int = 100) -> int | None:
+    """The line where brackets and braces (outside quoted strings) first nest `limit` deep."""
+    depth, quote, escaped = 0, "", False
+    for number, line in enumerate(text.splitlines(), 1):
+        for ch in line:
+            if quote:
+                if escaped:
+                    escaped = False
+                elif ch == "\\" and quote == '"':
+                    escaped = True
+                elif ch == quote:
+                    quote = ""
+            elif ch in "\"'":
+                quote = ch
+            elif ch == "#":
+                break
+            elif ch in "[{":
+                depth += 1
+                if depth >= limit:
+                    return number
+            elif ch in "]}":
+                depth = max(0, depth - 1)
+    return None
 
 
 def merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -56,7 +85,8 @@ def parse_rule(text: str, path: str, override: tuple[str, str] | None = None) \
     c.keys(data, "", part.TOP_KEYS, required=("id", "title"))
     rid = c.text(data, "id", "")
     if rid and not SLUG.match(rid):
-        c.error("id", f"id '{rid}' must be lower-case letters, digits, '-', '_' or '.'",
+        c.error("id", f"id '{rid[:40]}' must be at most 100 lower-case letters, digits, '-', '_' "
+                "or '.'",
                 "put the official call identifier under identifiers = [...]")
     kind_name = c.text(data, "type", "", "call")
     try:
@@ -93,7 +123,8 @@ def parse_rule(text: str, path: str, override: tuple[str, str] | None = None) \
     tags = c.texts(data, "tags", "")
     for t in tags:
         if not SLUG.match(t):
-            c.error("tags", f"tag '{t}' must be lower-case letters, digits, '-', '_' or '.'",
+            c.error("tags", f"tag '{t[:40]}' must be at most 100 lower-case letters, digits, '-', "
+                    "'_' or '.'",
                     f'e.g. "{re.sub(r"[^a-z0-9._-]+", "-", t.lower()).strip("-")}"')
     rule = Rule(
         id=rid, type=kind, title=c.text(data, "title", ""), path=path,

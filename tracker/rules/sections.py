@@ -116,7 +116,8 @@ def cutoffs(c: Checker, data: dict[str, Any], known: dict[str, Source]) -> Cutof
             when = c.moment(item.get("date"), f"{where}.date") if "date" in item else None
             key = c.text(item, "key", where)
             if key and not SLUG.match(key):
-                c.error(f"{where}.key", f"key '{key}' must be lower-case letters, digits, - _ .",
+                c.error(f"{where}.key", f"key '{key[:40]}' must be at most 100 lower-case letters, "
+                        "digits, - _ .",
                         'e.g. key = "stage-1"')
             if when is not None:
                 dates.append(CutoffDate(when, key, c.text(item, "label", where),
@@ -208,8 +209,8 @@ def milestones(c: Checker, data: dict[str, Any], sources: dict[str, Source]) \
         c.keys(raw, where, MILESTONE_KEYS, required=("id", "title", "date"))
         key = c.text(raw, "id", where)
         if key and not SLUG.match(key):
-            c.error(f"{where}.id", f"milestone id '{key}' must be lower-case letters, digits, "
-                    "- _ .", 'e.g. id = "ai-act-in-force"')
+            c.error(f"{where}.id", f"milestone id '{key[:40]}' must be at most 100 lower-case "
+                    "letters, digits, - _ .", 'e.g. id = "ai-act-in-force"')
         if key in seen:
             c.error(f"{where}.id", f"milestone id '{key}' is used twice", "give each a unique id")
         seen.add(key)

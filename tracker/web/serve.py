@@ -24,16 +24,46 @@ MAX_CONNECTIONS = 500
 
 
 class _Protocol(H11Protocol):
-    """h11 with a deadline for the first request's headers (uvicorn has none)."""
+    """h11 with a deadline for each request's headers (uvicorn has none): from the connection's
+    start, and from the first byte of every later request on a kept-alive connection."""
+
+    _deadline: asyncio.TimerHandle | None = None
+    _waiting_after: object = None  # the request cycle that was current when the clock started
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Start the header deadline with the connection."""
         super().connection_made(transport)
-        self.loop.call_later(HEADER_TIMEOUT, self._header_deadline)
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        """Bytes between two requests start the next request's header deadline."""
+        before = self.cycle
+        super().data_received(data)
+        if self.cycle is not before:  # a request's headers are complete: its clock stops
+            self._disarm()
+        elif before is not None and before.response_complete and \
+                (self._deadline is None or self._waiting_after is not before):
+            self._arm()  # the first bytes of the next request on a kept-alive connection
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """No deadline outlives its connection."""
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._waiting_after = self.cycle
+        self._deadline = self.loop.call_later(HEADER_TIMEOUT, self._header_deadline)
 
     def _header_deadline(self) -> None:
-        if self.cycle is None and not self.transport.is_closing():
-            self.transport.close()
+        self._deadline = None
+        if self.cycle is self._waiting_after and not self.transport.is_closing():
+            self.transport.close()  # no complete request headers within HEADER_TIMEOUT
 
 
 class _Server(uvicorn.Server):
