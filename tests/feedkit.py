@@ -47,7 +47,7 @@ WORK_PROGRAMME = "ai-factories/milestone/work-programme-amended@grant-tracker"
 
 def utc(*parts: int) -> datetime:
     """An aware UTC instant: utc(2024, 11, 4, 16)."""
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+    return datetime(*parts).replace(tzinfo=UTC)  # type: ignore[arg-type]
 
 
 # ----------------------------------------------------------------------------- stores, seeds

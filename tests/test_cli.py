@@ -296,7 +296,7 @@ def command_paths() -> list[tuple[str, ...]]:
     def name(c: Any) -> str:
         return str(c.name or c.callback.__name__.replace("_", "-"))
 
-    out = [(name(c),) for c in app.registered_commands]
+    out: list[tuple[str, ...]] = [(name(c),) for c in app.registered_commands]
     for group in app.registered_groups:
         assert group.name and group.typer_instance
         out += [(group.name, name(c)) for c in group.typer_instance.registered_commands]

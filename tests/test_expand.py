@@ -42,6 +42,7 @@ def test_17h_brussels_is_16h_utc_in_winter_and_15h_utc_in_summer(ai_factories: R
 def test_explicit_time_of_a_cutoff_is_kept() -> None:
     items = by_id(expand(load("two_stage.toml"), at(date(2025, 1, 1))))
     stage2 = items["two-stage-call/cutoff/stage-2"].start
+    assert isinstance(stage2, datetime)
     assert stage2 == datetime(2026, 2, 17, 12, 0, tzinfo=BRUSSELS)
     assert stage2.astimezone(UTC).hour == 11
 

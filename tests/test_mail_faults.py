@@ -247,7 +247,8 @@ def test_sender_killed_mid_batch_then_restarted_delivers_to_everyone(
     smtp.hold(2, record=True)
     proc = spawn(env, "digest", "send")
     try:
-        assert smtp.holding.wait(30), proc.stderr.read() if proc.poll() is not None else ""
+        assert smtp.holding.wait(30), proc.stderr.read() if proc.stderr and \
+            proc.poll() is not None else ""
         in_flight = smtp.messages()[-1].message_id
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)

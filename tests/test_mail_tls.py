@@ -35,7 +35,7 @@ class Inbox:
     logins: list[str] = field(default_factory=list)
 
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
-        self.messages.append(email.message_from_bytes(  # type: ignore[arg-type]
+        self.messages.append(email.message_from_bytes(
             envelope.content, policy=email.policy.default))
         return "250 OK"
 

@@ -118,7 +118,7 @@ def specs(draw: st.DrawFn) -> Spec:
         move = (draw(st.sampled_from(scheduled)), draw(period),
                 draw(between(opens - timedelta(days=60), closes)))
     rest = [d for d in scheduled if move is None or d != move[0]]
-    if rest and draw(st.booleans()):
+    if rest and draw(st.booleans()):  # type: ignore[arg-type]
         cancel = (draw(st.sampled_from(rest)), draw(between(opens - timedelta(days=60), closes)))
     return Spec(
         zone=draw(st.sampled_from(ZONES)),
@@ -173,6 +173,7 @@ def test_generated_valid_rules_expand_sensibly(case: tuple[Spec, Rule, datetime]
             assert local.time() == spec.deadline
             # ... with the offset that zone has at that wall-clock time (DST included)
             naive = local.replace(tzinfo=None)
+            assert isinstance(o.start, datetime)
             assert o.start.utcoffset() == zone.utcoffset(naive)
     # deterministic
     assert expand(rule, now) == items

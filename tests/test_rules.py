@@ -9,7 +9,7 @@ import pytest
 
 from tests.helpers import DATA, GOOD_FILES, data_text, line_of, load, parse_ok
 from tracker.errors import Problem, RuleError
-from tracker.models import BusinessDays, Precision, Submission
+from tracker.models import BusinessDays, Precision, Rule, Submission
 from tracker.rules import check_files, load_rules, parse_rule
 
 BROKEN = DATA / "broken_many.toml"
@@ -98,13 +98,13 @@ def test_good_files_parse_without_problems(name: str) -> None:
     assert len(rules) == 1
 
 
-def test_recurring_file_is_read_as_written(ai_factories) -> None:
+def test_recurring_file_is_read_as_written(ai_factories: Rule) -> None:
     r = ai_factories
     assert (r.id, r.title, r.timezone) == ("ai-factories", "AI Factories", "Europe/Brussels")
     assert r.submission is Submission.MULTIPLE_CUTOFF
     assert r.matches("EUROHPC-2024-CEI-AI-01") and r.matches("eurohpc-2024-cei-ai-01")
     rec = r.cutoffs.recurrence
-    assert rec is not None
+    assert rec is not None and rec.until is not None
     assert (rec.first.isoformat(), rec.interval, rec.unit, rec.until.isoformat()) == \
         ("2024-11-04", 3, "months", "2025-12-31")
     assert r.cutoffs.condition == "as long as funds are available"

@@ -25,6 +25,7 @@ from tests.smtpkit import subscribe
 from tracker import daemon, usecases
 from tracker import store as db
 from tracker.mail import transport
+from tracker.models import OutboxState
 from tracker.store import outbox as mail
 from tracker.store.state import get_state
 
@@ -62,7 +63,7 @@ class Sink:
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
-            self.messages.append(msg)  # type: ignore[arg-type]
+            self.messages.append(msg)
         return "250 OK"
 
     @property
@@ -224,7 +225,7 @@ def test_killed_run_restarts_with_nothing_lost_or_doubled(store: db.Store, seeds
     second = start_run(env)
     try:
         sink.wait_for(6)
-        wait_until(lambda: mail.outbox_counts(store)["sent"] == 6)
+        wait_until(lambda: mail.outbox_counts(store)[OutboxState.SENT] == 6)
     finally:
         second.send_signal(signal.SIGTERM)
         out, _ = second.communicate(timeout=20)

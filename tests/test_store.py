@@ -23,7 +23,7 @@ from tracker import usecases
 from tracker.calendar import feeds as feedset
 from tracker.cli import app
 from tracker.errors import RuleError, UsageError
-from tracker.models import Status
+from tracker.models import ChangeKind, Status
 from tracker.store import schema
 
 NOW = datetime(2024, 10, 1, 12, 0, tzinfo=UTC)
@@ -125,7 +125,7 @@ def test_removed_cutoff_is_withdrawn_not_deleted(store: db.Store, seeds: Path) -
     listed = usecases.stored_deadlines(store, usecases.Query(now=NOW))
     assert "rolling/cutoff/2025-08-04" not in {o.id for o in listed}
     kinds = [c.change for c in usecases.changes(store, NOW + timedelta(days=1))]
-    assert kinds.count("withdrawn") == 2
+    assert kinds.count(ChangeKind.WITHDRAWN) == 2
     # putting it back restores the same row (same id), with a higher sequence
     (seeds / "rolling.toml").write_text(RULE)
     usecases.sync(store, [seeds], NOW + timedelta(days=2))

@@ -1,5 +1,5 @@
-"""Subscribers and their unsubscribe tokens (stored hashed). After an unsubscribe, the links of
-older mails only say so again; when the address subscribes again, every old link dies."""
+"""Subscribers and their unsubscribe tokens (stored hashed). Once an address unsubscribes, or
+subscribes again, every link in the mail it was sent before dies."""
 
 from __future__ import annotations
 
@@ -90,6 +90,9 @@ def deactivate(store: Store, email: str, now: datetime) -> bool:
                               .where(subscribers.c.active == sa.true())
                               .values(active=False, unsubscribed_at=utc_naive(now),
                                       updated_at=utc_naive(now)))
+        ids = sa.select(subscribers.c.id).where(subscribers.c.email == email)
+        conn.execute(unsubscribe_tokens.delete()
+                     .where(unsubscribe_tokens.c.subscriber_id.in_(ids)))
         return bool(result.rowcount)
 
 
@@ -110,7 +113,9 @@ def unsubscribe_by_token(store: Store, token: str, now: datetime) -> str:
         conn.execute(subscribers.update().where(subscribers.c.id == row.id)
                      .where(subscribers.c.active == sa.true()).values(
             active=False, unsubscribed_at=utc_naive(now), updated_at=utc_naive(now)))
-        return str(row.email)  # a second click: still unsubscribed, no harm
+        conn.execute(unsubscribe_tokens.delete()  # used: every link of the address dies
+                     .where(unsubscribe_tokens.c.subscriber_id == row.id))
+        return str(row.email)
 
 
 
