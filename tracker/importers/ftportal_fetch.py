@@ -24,7 +24,10 @@ def programme_codes(names: Sequence[str]) -> list[str]:
     by_name = {v.lower(): k for k, v in PROGRAMMES.items()}
     out = []
     for name in names:
-        code = name if name in PROGRAMMES else by_name.get(name.strip().lower())
+        low = name.strip().lower()
+        near = [k for n, k in by_name.items() if low and low in n]
+        code = name if name in PROGRAMMES else by_name.get(low) or (
+            near[0] if len(near) == 1 else None)  # "Digital Europe" is enough
         if code is None:
             known = ", ".join(sorted(PROGRAMMES.values()))
             raise FetchError(f"unknown programme '{name}'; known: {known}")

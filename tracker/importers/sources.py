@@ -37,7 +37,7 @@ class ImportSource:
     agency: tuple[str, ...] = ()
     every: timedelta = timedelta(days=1)
     folder: Path | None = None  # default: imported/<kind>
-    close_times: CloseTimes = field(default_factory=CloseTimes)  # Grants.gov: assumed hour of close dates
+    close_times: CloseTimes = field(default_factory=CloseTimes)  # Grants.gov close hours
 
     @property
     def filter(self) -> ImportFilter:
