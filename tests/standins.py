@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -139,3 +140,32 @@ def serve(state: FtPortal | GrantsGov) -> Iterator[str]:
             event.set()
         server.shutdown()
         server.server_close()
+
+
+SYNOPSIS = """  <OpportunitySynopsisDetail_1_0>
+    <OpportunityID>{id}</OpportunityID>
+    <OpportunityTitle>Generated research opportunity {id}</OpportunityTitle>
+    <OpportunityNumber>GEN-{id}</OpportunityNumber>
+    <CFDANumbers>93.{cfda:03d}</CFDANumbers>
+    <AgencyCode>HHS-NIH11</AgencyCode>
+    <AgencyName>National Institutes of Health</AgencyName>
+    <PostDate>11212026</PostDate>
+    <CloseDate>{close}</CloseDate>
+    <AwardCeiling>275000</AwardCeiling>
+    <EstimatedTotalProgramFunding>5000000</EstimatedTotalProgramFunding>
+    <Description>{text}</Description>
+  </OpportunitySynopsisDetail_1_0>
+"""
+
+
+def write_extract(path: Path, records: int, description: int = 3000) -> None:
+    """A generated Grants.gov extract: `records` synopses with long descriptions."""
+    text = ("Lorem ipsum dolor sit amet, research and development. " * (description // 50 + 1))[
+        :description]
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write('<?xml version="1.0" encoding="UTF-8"?>\n'
+                 '<Grants xmlns="http://apply.grants.gov/system/OpportunityDetail-V1.0">\n')
+        for i in range(records):
+            close = f"{1 + i % 12:02d}{1 + i % 28:02d}{2027 + i % 2}"
+            fh.write(SYNOPSIS.format(id=100000 + i, cfda=i % 1000, close=close, text=text))
+        fh.write("</Grants>\n")

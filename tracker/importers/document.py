@@ -41,7 +41,7 @@ def to_document(call: ImportedCall) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "id": call.rule_id, "type": "call", "title": call.title,
         "identifiers": list(call.identifiers), "funder": call.funder or None,
-        "programmes": list(call.programmes), "url": call.url, "tags": list(call.tags),
+        "programmes": list(call.programmes) or None, "url": call.url, "tags": list(call.tags),
         "summary": call.summary or None, "timezone": call.timezone,
         "deadline_time": call.deadline_time, "deadline_time_basis": call.time_basis.value,
         "announced": call.announced, "opens": call.opens, "closes": call.closes(),

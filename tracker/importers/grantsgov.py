@@ -171,10 +171,10 @@ def map_opportunity(kind: str, fields: Record, retrieved: datetime,
             deadlines.append(Deadline("deadline", closes, label="Estimated close", tentative=True))
         award = us_date(_get(fields, "EstimatedAwardDate"))
         if award is not None or year:
+            # a US fiscal year runs Oct-Sep: the fuzzy calendar year is the closest fit
             expected.append(Expected("award", "Expected award date" if award else
                                      f"Awards expected in fiscal year {year} (Oct-Sep)",
-                                     award or f"{int(year) - 1}-Q4"
-                                     if not award and year.isdigit() else award or year))
+                                     award or year))
         if not deadlines and not expected:
             raise RecordError("forecast without any estimated date or fiscal year")
     if opens and deadlines and opens > deadlines[0].day:
