@@ -66,7 +66,8 @@ class FtPortal:
         query_part = parts.get("query")
         if query_part is None or query_part.get_filename() is None:
             return 500, {"error": "query must be sent as an application/json file part"}
-        query = json.loads(query_part.get_payload(decode=True))
+        payload = query_part.get_payload(decode=True)
+        query = json.loads(payload if isinstance(payload, bytes) else str(payload))
         size = min(int(params.get("pageSize", "50")), 100)
         rows = [r for r in self.records if self.matches(r, query, params.get("text", "***"))]
         chunk = rows[(page - 1) * size: page * size]

@@ -58,7 +58,7 @@ def test_record_maps_to_its_own_facts(identifier: str) -> None:
     assert [d.day for d in call.deadlines] == days
     assert call.opens == date.fromisoformat(meta["startDate"][0][:10])
     assert " ".join(meta["typesOfAction"][0].split()) in call.summary
-    stamped = any(not s[11:16] == "00:00" for s in meta["deadlineDate"])
+    stamped = any(s[11:16] != "00:00" for s in meta["deadlineDate"])
     assert call.time_basis is (TimeBasis.STATED if stamped else TimeBasis.CONVENTION)
     overview = (meta.get("budgetOverview") or [""])[0]
     try:
