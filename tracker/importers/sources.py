@@ -158,8 +158,9 @@ def store(result: ParseResult, folder: Path, *, kind: str, scope: str, filt: Imp
           today: date) -> WriteReport:
     """Filter the parsed calls and write them; broken or filtered-out records are not withdrawn."""
     chosen = [c for c in result.calls if filt.matches(c, today)]
+    names = {c.rule_id for c in chosen}
     keep = [slug(s.identifier) for s in result.skipped]
-    keep += [c.rule_id for c in result.calls if c not in chosen]
+    keep += [c.rule_id for c in result.calls if c.rule_id not in names]
     return write_calls(chosen, folder, source=kind, scope=scope, today=today, keep=keep)
 
 
