@@ -102,11 +102,11 @@ def _with_retrieved(doc: dict[str, Any], when: Any) -> dict[str, Any]:
 
 
 class _Plan:
-    """The texts to write, gathered before anything is written."""
+    """The files of one import, staged as they are rendered, renamed together at the end."""
 
     def __init__(self, folder: Path, source: str) -> None:
         self.folder, self.source = folder, source
-        self.texts: dict[str, str] = {}
+        self.names: list[str] = []  # staged as .<name>.new as they are rendered
         self.report = WriteReport(folder)
 
     def overrides(self, rule_id: str) -> tuple[dict[str, Any], list[str]]:
@@ -121,13 +121,12 @@ class _Plan:
         doc, changes = merge_history(to_document(call), old, call.retrieved.date(), what)
         extra, overridden = self.overrides(call.rule_id)
         doc = apply_overrides(doc, extra)
-        text = render(doc, self.source, overridden)
         if old is not None and old_text is not None and PORTAL in old.get("sources", {}):
-            before = old["sources"][PORTAL].get("retrieved")
+            before = old["sources"][PORTAL].get("retrieved")  # unchanged facts keep their time
             if render(_with_retrieved(doc, before), self.source, overridden) == old_text:
                 self.report.unchanged += 1
                 return
-        self.texts[path.name] = text
+        self.stage(path.name, render(doc, self.source, overridden))
         (self.report.updated if old_text is not None else self.report.created).append(call.rule_id)
         self.report.changes.extend(f"{call.rule_id} {c}" for c in changes)
 
@@ -139,18 +138,16 @@ class _Plan:
         if old.get("cutoffs") and history_of(old)[3] < today:
             return  # closed calls drop out of status-filtered searches: not withdrawn
         _, overridden = self.overrides(rule_id)
-        self.texts[path.name] = render({**old, "withdrawn": True}, self.source, overridden)
+        self.stage(path.name, render({**old, "withdrawn": True}, self.source, overridden))
         self.report.withdrawn.append(rule_id)
 
+    def stage(self, name: str, text: str) -> None:
+        _sync(self.folder / f".{name}.new", text)
+        self.names.append(name)
+
     def commit(self, manifest: dict[str, list[str]]) -> None:
-        if not self.texts:
-            return
-        self.texts[MANIFEST] = _manifest_text(manifest)
-        renames = []
-        for name, text in sorted(self.texts.items()):
-            staged = f".{name}.new"
-            _sync(self.folder / staged, text)
-            renames.append([staged, name])
+        self.stage(MANIFEST, _manifest_text(manifest))
+        renames = [[f".{name}.new", name] for name in self.names]
         os.sync()  # one flush for every staged file (an fsync each costs ~1 ms per file)
         _sync(self.folder / f"{JOURNAL}.tmp", json.dumps(renames), durable=True)
         os.replace(self.folder / f"{JOURNAL}.tmp", self.folder / JOURNAL)
@@ -184,7 +181,7 @@ def write_calls(calls: Sequence[ImportedCall], folder: Path, *, source: str, sco
         for rule_id in sorted(before - seen - kept - elsewhere):
             plan.withdraw(rule_id, today)
     new_manifest = {**manifest, scope: sorted(seen | kept | (before if not withdraw else set()))}
-    if plan.texts:
+    if plan.names:
         plan.commit(new_manifest)
     elif new_manifest != manifest:  # only the list of ids changed (a scope's first import)
         _sync(folder / f".{MANIFEST}.new", _manifest_text(new_manifest))
