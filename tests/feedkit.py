@@ -22,9 +22,10 @@ from typing import Any
 
 import pytest
 
-from tracker import feedset, service
 from tracker import store as db
-from tracker.publish import WriteReport
+from tracker import usecases
+from tracker.calendar import feeds as feedset
+from tracker.calendar.files import WriteReport
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
@@ -67,7 +68,7 @@ def synced(tmp_path: Path, seeds: Path = SEEDS, now: datetime = T1,
            name: str = "t.db") -> db.Store:
     """A fresh store with `seeds` synced at `now`."""
     store = open_store(tmp_path, name)
-    report = service.sync(store, [seeds], now)
+    report = usecases.sync(store, [seeds], now)
     assert report.wrote and report.added > 0
     return store
 

@@ -15,7 +15,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,10 +28,11 @@ from zoneinfo import ZoneInfo
 from aiosmtpd.controller import Controller
 
 from tests.pg import free_port
-from tracker import mailer, notify
 from tracker import store as db
+from tracker import userinput as ui
+from tracker.mail import delivery, queue, smtpurl, subscriptions, transport
 from tracker.models import Subscription
-from tracker.store import mail
+from tracker.store import subscribers
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 BASE_URL = "https://grants.example.org"
@@ -237,22 +238,39 @@ def live_app(app: Any) -> Iterator[str]:
 
 # ------------------------------------------------------------------ subscribers and mail
 
+def subscribe(store: db.Store, email: str, now: datetime, *, calls: Sequence[str] = (),
+              tags: Sequence[str] = (), kinds: Sequence[str] = (), every: str | None = None,
+              at: str | None = None, tz: str | None = None, horizon: str | None = None,
+              alerts: str | None = None, empty: bool | None = None) -> tuple[Subscription, bool]:
+    """Subscribe the way the command line does: typed strings, parsed by tracker.userinput."""
+    wanted = subscriptions.Changes(
+        calls=ui.items(calls) if calls else None, tags=ui.items(tags) if tags else None,
+        kinds=ui.kinds(kinds) if kinds else None, every=ui.every(every) if every else None,
+        at=ui.time_of_day(at) if at else None, timezone=ui.zone(tz).key if tz else None,
+        horizon_days=ui.days(horizon, "--horizon") if horizon else None,
+        alerts=None if alerts is None else tuple(sorted(
+            {ui.days(a, "--alerts") for a in ui.items([alerts])}, reverse=True)),
+        send_empty=empty)
+    sub, created, _ = subscriptions.subscribe(store, ui.email(email), now, wanted)
+    return sub, created
+
+
 def follow(store: db.Store, email: str, now: datetime = SUBSCRIBED,
            **options: object) -> Subscription:
     """Subscribe an address to the AI Factories call: daily at 08:00 Brussels, alerts 7d,3d."""
     chosen: dict[str, object] = {"calls": ["ai-factories"], "every": "daily", "at": "08:00",
                                  "tz": "Europe/Brussels", "alerts": "7d,3d", **options}
-    sub, _ = notify.subscribe(store, email, now, **chosen)  # type: ignore[arg-type]
+    sub, _ = subscribe(store, email, now, **chosen)  # type: ignore[arg-type]
     return sub
 
 
 def run(store: db.Store, smtp: SmtpServer, now: datetime,
-        base_url: str = BASE_URL) -> mailer.DrainReport:
+        base_url: str = BASE_URL) -> delivery.DrainReport:
     """What the scheduler does at `now`: queue what is due, send it over SMTP."""
-    queued = notify.queue_due(store, now, base_url, SENDER)
+    queued = queue.queue_due(store, now, base_url, SENDER)
     assert not queued.errors, queued.errors
-    transport = mailer.SmtpTransport(mailer.parse_smtp_url(smtp.url))
-    return notify.send_due(store, transport, SENDER, now)
+    sender = transport.SmtpTransport(smtpurl.parse_smtp_url(smtp.url))
+    return queue.send_due(store, sender, SENDER, now)
 
 
 def digests(smtp: SmtpServer, to: str) -> list[EmailMessage]:
@@ -297,6 +315,6 @@ def unsubscribe_urls(msg: EmailMessage) -> tuple[str, str]:
 
 def active(store: db.Store, email: str) -> bool:
     """Whether the address still gets mail."""
-    sub = mail.get_subscription(store, email)
+    sub = subscribers.get_subscription(store, email)
     assert sub is not None
     return sub.active

@@ -19,7 +19,7 @@ from typer.testing import CliRunner, Result
 
 from tests.helpers import BRUSSELS, DATA, line_of
 from tracker.cli import app
-from tracker.config import package_data
+from tracker.resources import package_data
 
 RECURRING = str(DATA / "recurring_tentative.toml")
 SINGLE = str(DATA / "single.toml")

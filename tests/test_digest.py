@@ -36,11 +36,12 @@ from tests.smtpkit import (
     unsubscribe_urls,
     write_seeds,
 )
-from tracker import service
 from tracker import store as db
+from tracker import usecases
 from tracker.cli import app
-from tracker.server import make_app
-from tracker.store import mail
+from tracker.store import outbox as mail
+from tracker.store import schema
+from tracker.web.app import make_app
 
 SYNCED = brussels(2024, 10, 1, 9)  # the rules were loaded before anyone subscribed
 WEEK_BEFORE = brussels(2024, 10, 28, 8)  # 7 days before the 4 Nov 2024 cut-off
@@ -75,7 +76,7 @@ def seeds(tmp_path: Path) -> Path:
 def store(tmp_path: Path, seeds: Path) -> Iterator[db.Store]:
     """A SQLite store synced with the seeds."""
     s = db.open_store(f"sqlite:///{tmp_path / 'tracker.db'}")
-    service.sync(s, [seeds], SYNCED)
+    usecases.sync(s, [seeds], SYNCED)
     yield s
     s.close()
 
@@ -173,7 +174,7 @@ def test_one_click_unsubscribe_link_stops_exactly_that_subscriber(
     follow(store, "ana@uni.example")
     follow(store, "ben@uni.example")
     clicked = brussels(2024, 10, 28, 9)
-    with live_app(make_app(store, tmp_path / "calendars", BASE_URL,
+    with live_app(make_app(store, BASE_URL,
                            now=lambda: clicked)) as base:
         run(store, smtp, WEEK_BEFORE, base_url=base)
         [msg] = digests(smtp, "ana@uni.example")
@@ -214,7 +215,7 @@ def test_moved_cutoff_shows_under_changed_with_old_and_new_date_once(
     assert "Changed since your last digest" not in text_of(first)
 
     write_seeds(seeds, TITLE, MOVE)
-    assert service.sync(store, [seeds], brussels(2024, 10, 28, 12)).changed >= 1
+    assert usecases.sync(store, [seeds], brussels(2024, 10, 28, 12)).changed >= 1
     run(store, smtp, brussels(2024, 10, 29, 8))
     second = digests(smtp, "ana@uni.example")[1]
     for body in (text_of(second), html_of(second)):
@@ -326,7 +327,7 @@ def test_no_alert_for_a_cancelled_cutoff(store: db.Store, smtp: SmtpServer,
     run(store, smtp, WEEK_BEFORE)
     assert len(alerts(smtp, "ana@uni.example")) == 1  # 7 days before: still on
     write_seeds(seeds, TITLE, CANCEL)
-    service.sync(store, [seeds], brussels(2024, 10, 29, 12))
+    usecases.sync(store, [seeds], brussels(2024, 10, 29, 12))
     for now in (brussels(2024, 10, 30, 8), brussels(2024, 11, 1, 8),
                 brussels(2024, 11, 3, 8)):
         run(store, smtp, now)
@@ -361,7 +362,7 @@ def test_cli_preview_prints_the_digest_and_sends_nothing(
     assert smtp.messages() == []
     assert not (tmp_path / "mail").exists()
     with store.read() as conn:  # and the subscriber's next digest is still due
-        assert conn.execute(sa.select(db.subscribers.c.last_period)).scalar() == ""
+        assert conn.execute(sa.select(schema.subscribers.c.last_period)).scalar() == ""
 
 
 def test_a_moved_cutoff_gets_its_alerts_again(store: db.Store, smtp: SmtpServer,
@@ -370,7 +371,7 @@ def test_a_moved_cutoff_gets_its_alerts_again(store: db.Store, smtp: SmtpServer,
     run(store, smtp, brussels(2024, 11, 1, 8))
     assert len(alerts(smtp, "ana@uni.example")) == 1  # 3 days before 4 November
     write_seeds(seeds, TITLE, MOVE)  # announced 28 October: the cut-off is now 8 November
-    service.sync(store, [seeds], brussels(2024, 11, 1, 9))
+    usecases.sync(store, [seeds], brussels(2024, 11, 1, 9))
     for now in (brussels(2024, 11, 4, 8), brussels(2024, 11, 5, 8), brussels(2024, 11, 6, 8)):
         run(store, smtp, now)
     second = alerts(smtp, "ana@uni.example")[1:]
@@ -382,7 +383,7 @@ def test_a_title_on_two_lines_still_makes_one_subject_line(tmp_path: Path,
                                                            smtp: SmtpServer) -> None:
     folder = write_seeds(tmp_path / "nl", 'Demo call for\\nvery long titles')
     s = db.open_store(f"sqlite:///{tmp_path / 'nl.db'}")
-    service.sync(s, [folder], SYNCED)
+    usecases.sync(s, [folder], SYNCED)
     follow(s, "ana@uni.example")
     run(s, smtp, WEEK_BEFORE)
     subjects = [str(m.message["Subject"]) for m in smtp.to("ana@uni.example")]

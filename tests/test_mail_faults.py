@@ -33,10 +33,12 @@ from tests.smtpkit import (
     smtp_server,
     write_seeds,
 )
-from tracker import mailer, notify, service
 from tracker import store as db
+from tracker import usecases
 from tracker.cli import app
-from tracker.store import mail
+from tracker.mail import delivery, queue, smtpurl, transport
+from tracker.store import outbox as mail
+from tracker.store import schema
 
 SYNCED = brussels(2024, 10, 1, 9)
 T = brussels(2024, 10, 28, 8)  # a week before the 4 Nov 2024 cut-off: digest + 7-day alert
@@ -62,7 +64,7 @@ def seeds(tmp_path: Path) -> Path:
 def store(db_url: str, seeds: Path) -> Iterator[db.Store]:
     """An opened store, synced with the seeds before anyone subscribed."""
     s = db.open_store(db_url)
-    service.sync(s, [seeds], SYNCED)
+    usecases.sync(s, [seeds], SYNCED)
     yield s
     s.close()
 
@@ -75,9 +77,9 @@ def quiet_hour() -> str:
     return (datetime.now(UTC) + timedelta(hours=12)).astimezone(BRUSSELS).strftime("%H:%M")
 
 
-def send(store: db.Store, smtp: SmtpServer, now: datetime) -> mailer.DrainReport:
+def send(store: db.Store, smtp: SmtpServer, now: datetime) -> delivery.DrainReport:
     """Drain the outbox over SMTP at `now`."""
-    return notify.send_due(store, mailer.SmtpTransport(mailer.parse_smtp_url(smtp.url)),
+    return queue.send_due(store, transport.SmtpTransport(smtpurl.parse_smtp_url(smtp.url)),
                            SENDER, now)
 
 
@@ -133,7 +135,7 @@ def test_server_down_nothing_lost_then_every_message_delivered_once(
     for who in PEOPLE:
         follow(store, who)
     with smtp_server(running=False) as smtp:
-        queued = notify.queue_due(store, T, BASE_URL, SENDER)
+        queued = queue.queue_due(store, T, BASE_URL, SENDER)
         assert (queued.digests, queued.alerts) == (3, 3)
         report = send(store, smtp, T)
         assert report.sent == 0 and report.retried == 6
@@ -159,7 +161,7 @@ def test_server_down_nothing_lost_then_every_message_delivered_once(
         later = max(r.next_attempt_at for r in mail.list_outbox(store))
         assert send(store, smtp, later).sent == 6
         assert send(store, smtp, later + timedelta(hours=1)).sent == 0
-        notify.queue_due(store, later + timedelta(hours=1), BASE_URL, SENDER)
+        queue.queue_due(store, later + timedelta(hours=1), BASE_URL, SENDER)
         assert send(store, smtp, later + timedelta(hours=1)).sent == 0
 
         counts = smtp.per_message_id()
@@ -174,7 +176,7 @@ def test_server_lost_mid_batch_loses_nothing_and_sends_nothing_twice(
         store: db.Store, smtp: SmtpServer) -> None:
     for who in PEOPLE:
         follow(store, who)
-    notify.queue_due(store, T, BASE_URL, SENDER)
+    queue.queue_due(store, T, BASE_URL, SENDER)
     smtp.hold(2, record=False)  # the 2nd message never gets its 250: the server goes away
 
     def outage() -> None:
@@ -204,9 +206,9 @@ def test_same_run_twice_at_the_same_moment_sends_each_message_once(
         store: db.Store, smtp: SmtpServer) -> None:
     for who in PEOPLE:
         follow(store, who)
-    first = notify.queue_due(store, T, BASE_URL, SENDER)
+    first = queue.queue_due(store, T, BASE_URL, SENDER)
     assert send(store, smtp, T).sent == 6
-    again = notify.queue_due(store, T, BASE_URL, SENDER)
+    again = queue.queue_due(store, T, BASE_URL, SENDER)
     assert (first.digests, first.alerts) == (3, 3)
     assert (again.digests, again.alerts) == (0, 0)
     assert send(store, smtp, T).sent == 0
@@ -239,7 +241,7 @@ def test_sender_killed_mid_batch_then_restarted_delivers_to_everyone(
     people = (*PEOPLE, "dan@uni.example")
     for who in people:
         follow(store, who, alerts="")
-    assert notify.queue_due(store, T, BASE_URL, SENDER).digests == 4
+    assert queue.queue_due(store, T, BASE_URL, SENDER).digests == 4
     env = env_for(store, seeds, tmp_path, smtp)
     # the server takes the 2nd message but holds its 250: the sender is killed waiting for it
     smtp.hold(2, record=True)
@@ -278,7 +280,7 @@ def test_sender_killed_mid_batch_then_restarted_delivers_to_everyone(
 def _break_zone(store: db.Store, email: str) -> None:
     """A subscriber whose stored zone left the zone database (as US/Pacific-New did in 2020)."""
     with store.write() as conn:
-        conn.execute(sa.update(db.subscribers).where(db.subscribers.c.email == email)
+        conn.execute(sa.update(schema.subscribers).where(schema.subscribers.c.email == email)
                      .values(timezone="US/Pacific-New"))
 
 
@@ -317,7 +319,7 @@ def test_temporary_refusal_is_retried_and_the_others_are_not_held_up(
         follow(store, who, alerts="")
     _break_zone(store, "zed@uni.example")
     smtp.refuse("bad@uni.example", "451 4.3.0 mailbox busy, try again later")
-    queued = notify.queue_due(store, T, BASE_URL, SENDER)
+    queued = queue.queue_due(store, T, BASE_URL, SENDER)
     assert queued.digests == 3
     assert len(queued.errors) == 1 and "zed@uni.example" in queued.errors[0]
     report = send(store, smtp, T)
@@ -340,7 +342,7 @@ def test_without_smtp_digest_send_files_mail_in_the_maildir_and_says_where(
         store: db.Store, seeds: Path, tmp_path: Path) -> None:
     follow(store, "ana@uni.example")
     follow(store, "ben@uni.example")
-    assert notify.queue_due(store, T, BASE_URL, SENDER).digests == 2
+    assert queue.queue_due(store, T, BASE_URL, SENDER).digests == 2
     folder = tmp_path / "delivered"
     env = env_for(store, seeds, tmp_path, TRACKER_MAILDIR=str(folder))
     result = cli(env, "digest", "send")
@@ -363,7 +365,7 @@ def test_second_sender_refuses_while_the_first_is_sending(
         store: db.Store, seeds: Path, tmp_path: Path, smtp: SmtpServer) -> None:
     for who in PEOPLE:
         follow(store, who, alerts="")
-    notify.queue_due(store, T, BASE_URL, SENDER)
+    queue.queue_due(store, T, BASE_URL, SENDER)
     env = env_for(store, seeds, tmp_path, smtp)
     smtp.hold(1, record=False)
     first = spawn(env, "digest", "send")
@@ -389,7 +391,7 @@ def test_second_sender_refuses_while_the_first_is_sending(
 def test_a_three_day_outage_delays_mail_but_never_fails_it(store: db.Store) -> None:
     follow(store, PEOPLE[0])
     with smtp_server(running=False) as smtp:
-        notify.queue_due(store, T, BASE_URL, SENDER)
+        queue.queue_due(store, T, BASE_URL, SENDER)
         now = T
         for _ in range(200):  # every retry of three days of outage (about 50)
             send(store, smtp, now)
@@ -411,7 +413,7 @@ def test_failed_mail_can_be_queued_again(store: db.Store, tmp_path: Path, seeds:
     follow(store, PEOPLE[0])
     with smtp_server() as smtp:
         smtp.refuse(PEOPLE[0], "550 5.1.1 no such user")
-        notify.queue_due(store, T, BASE_URL, SENDER)
+        queue.queue_due(store, T, BASE_URL, SENDER)
         assert send(store, smtp, T).failed == 2
     env = env_for(store, seeds, tmp_path)
     result = cli(env, "retry", "--all")

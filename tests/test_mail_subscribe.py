@@ -11,7 +11,7 @@ from tests.smtpkit import write_seeds
 from tracker import store as db
 from tracker.cli import app
 from tracker.models import Every, Subscription
-from tracker.store import mail
+from tracker.store import subscribers
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def stored(env: dict[str, str], email: str) -> Subscription | None:
     """The subscription as the store has it."""
     store = db.open_store(env["TRACKER_DATABASE_URL"])
     try:
-        return mail.get_subscription(store, email)
+        return subscribers.get_subscription(store, email)
     finally:
         store.close()
 

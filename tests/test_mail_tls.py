@@ -19,7 +19,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from tests.pg import free_port
-from tracker import mailer
+from tracker.mail import smtpurl, transport
 
 USER, PASSWORD = "digest-bot", "s3cret pass"
 
@@ -104,8 +104,8 @@ MESSAGE = (b"From: tracker@example.org\r\nTo: ana@example.org\r\nSubject: hello\
 
 
 def send(url: str) -> None:
-    transport = mailer.SmtpTransport(mailer.parse_smtp_url(url))
-    transport.open()
+    sender = transport.SmtpTransport(smtpurl.parse_smtp_url(url))
+    sender.open()
     try:
         transport.send("Tracker <tracker@example.org>", "ana@example.org", MESSAGE)
     finally:
@@ -132,10 +132,10 @@ def test_wrong_password_and_untrusted_certificate_are_temporary(
         starttls: tuple[Inbox, int], certs: tuple[Path, Path, Path]) -> None:
     inbox, port = starttls
     # aiosmtpd 1.4 answers a failed AUTH by going silent: the timeout makes it a failure too
-    with pytest.raises(mailer.TemporaryFailure):
+    with pytest.raises(transport.TemporaryFailure):
         send(f"smtp://{USER}:wrong@127.0.0.1:{port}?starttls=true&timeout=2&cafile={certs[0]}")
-    with pytest.raises(mailer.TemporaryFailure, match="cannot reach"):
+    with pytest.raises(transport.TemporaryFailure, match="cannot reach"):
         send(f"smtp://{USER}:s3cret%20pass@127.0.0.1:{port}?starttls=true")  # no cafile
-    with pytest.raises(mailer.TemporaryFailure):
+    with pytest.raises(transport.TemporaryFailure):
         send(f"smtp://{USER}:s3cret%20pass@127.0.0.1:{port}")  # plain text: server refuses
     assert inbox.messages == []

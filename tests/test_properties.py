@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.helpers import parse_ok
-from tracker.expand import expand, recurrence_dates
 from tracker.models import Kind, Rule
+from tracker.rules.expand import expand
+from tracker.rules.schedule import recurrence_dates
 
 ZONES = ("Europe/Brussels", "America/New_York", "Australia/Sydney", "UTC")
 # no deadline between 00:00 and 03:59: those hours can fall in a DST gap in these zones

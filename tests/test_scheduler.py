@@ -21,9 +21,11 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from tests.pg import free_port
-from tracker import mailer, notify, scheduler, service
+from tests.smtpkit import subscribe
+from tracker import daemon, usecases
 from tracker import store as db
-from tracker.store import mail
+from tracker.mail import transport
+from tracker.store import outbox as mail
 
 RULE = """\
 id = "rolling"
@@ -98,10 +100,10 @@ def store(tmp_path: Path) -> Iterator[db.Store]:
     s.close()
 
 
-def runner_for(store: db.Store, seeds: Path, tmp_path: Path, sink: Sink) -> scheduler.Runner:
-    return scheduler.Runner(store, [seeds], tmp_path / "calendars", "https://feeds.example",
+def runner_for(store: db.Store, seeds: Path, tmp_path: Path, sink: Sink) -> daemon.Runner:
+    return daemon.Runner(store, [seeds], tmp_path / "calendars", "https://feeds.example",
                             "Tracker <tracker@example.org>",
-                            lambda: mailer.transport_for(sink.url, tmp_path / "mail"))
+                            lambda: transport.transport_for(sink.url, tmp_path / "mail"))
 
 
 def ticks(start: datetime, end: datetime, step: timedelta) -> Iterator[datetime]:
@@ -114,8 +116,8 @@ def ticks(start: datetime, end: datetime, step: timedelta) -> Iterator[datetime]
 def test_a_week_of_ticks_sends_one_digest_a_day_at_0800_brussels_across_dst(
         store: db.Store, seeds: Path, tmp_path: Path, sink: Sink) -> None:
     created = datetime(2025, 10, 21, 12, 0, tzinfo=UTC)
-    service.sync(store, [seeds], created)
-    notify.subscribe(store, "ana@example.org", created, every="daily", at="08:00",
+    usecases.sync(store, [seeds], created)
+    subscribe(store, "ana@example.org", created, every="daily", at="08:00",
                      tz="Europe/Brussels", empty=True)
     runner = runner_for(store, seeds, tmp_path, sink)
     for now in ticks(datetime(2025, 10, 22, tzinfo=UTC), datetime(2025, 10, 29, tzinfo=UTC),
@@ -131,8 +133,8 @@ def test_a_week_of_ticks_sends_one_digest_a_day_at_0800_brussels_across_dst(
 def test_three_day_outage_gives_one_late_digest(store: db.Store, seeds: Path, tmp_path: Path,
                                                  sink: Sink) -> None:
     created = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-    service.sync(store, [seeds], created)
-    notify.subscribe(store, "bo@example.org", created, every="daily", at="08:00", tz="UTC",
+    usecases.sync(store, [seeds], created)
+    subscribe(store, "bo@example.org", created, every="daily", at="08:00", tz="UTC",
                      empty=True)
     runner = runner_for(store, seeds, tmp_path, sink)
     runner.tick(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
@@ -156,10 +158,10 @@ def test_three_day_outage_gives_one_late_digest(store: db.Store, seeds: Path, tm
 def test_real_apscheduler_with_a_controlled_clock(store: db.Store, seeds: Path, tmp_path: Path,
                                                   sink: Sink) -> None:
     created = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-    service.sync(store, [seeds], created)
-    notify.subscribe(store, "cy@example.org", created, every="weekly", at="09:30", tz="UTC")
+    usecases.sync(store, [seeds], created)
+    subscribe(store, "cy@example.org", created, every="weekly", at="09:30", tz="UTC")
     fake = {"now": datetime(2026, 3, 2, 9, 29, tzinfo=UTC)}  # a Monday, one minute early
-    running = scheduler.start(runner_for(store, seeds, tmp_path, sink), timedelta(seconds=1),
+    running = daemon.start(runner_for(store, seeds, tmp_path, sink), timedelta(seconds=1),
                               clock=lambda: fake["now"])
     try:
         time.sleep(1.5)
@@ -192,7 +194,7 @@ def start_run(env: dict[str, str], *extra: str) -> subprocess.Popen[str]:
 def subscribe_many(store: db.Store, n: int) -> None:
     yesterday = datetime.now(UTC) - timedelta(days=1)
     for i in range(n):
-        notify.subscribe(store, f"user{i}@example.org", yesterday, every="daily",
+        subscribe(store, f"user{i}@example.org", yesterday, every="daily",
                          at="00:00", tz="UTC", empty=True)
 
 
@@ -207,7 +209,7 @@ def wait_until(check: Any, seconds: float = 30) -> None:
 
 def test_killed_run_restarts_with_nothing_lost_or_doubled(store: db.Store, seeds: Path,
                                                            tmp_path: Path, sink: Sink) -> None:
-    service.sync(store, [seeds], datetime.now(UTC))
+    usecases.sync(store, [seeds], datetime.now(UTC))
     subscribe_many(store, 6)
     env = run_env(tmp_path, seeds, sink)
     first = start_run(env)

@@ -29,9 +29,9 @@ from tests.feedkit import (
     parse,
     synced,
 )
-from tracker import service
 from tracker import store as db
-from tracker.server import make_app
+from tracker import usecases
+from tracker.web.app import make_app
 
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
 STRONG_ETAG = re.compile(r'^"[^"\s]+"$')
@@ -58,7 +58,7 @@ def live(tmp_path: Path) -> Iterator[Live]:
     store = synced(tmp_path, seeds)
     (tmp_path / "secret.ics").write_bytes(SECRET)  # right next to the feed folder
     out = tmp_path / "out"
-    app = make_app(store, out, BASE_URL, now=lambda: T1)
+    app = make_app(store, BASE_URL, now=lambda: T1)
     with LiveServer(app) as server:
         yield Live(server.port, store, seeds, out)
     store.close()
@@ -222,7 +222,7 @@ announced = 2025-03-01
 cutoff = 2025-08-04
 to = 2025-08-11
 """)
-    assert service.sync(live.store, [live.seeds], T2).wrote
+    assert usecases.sync(live.store, [live.seeds], T2).wrote
     after = live.get("/feeds/all.ics", If_None_Match=first.headers["etag"])
     assert after.status == 200
     assert after.headers["etag"] != first.headers["etag"]

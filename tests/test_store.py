@@ -17,11 +17,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from typer.testing import CliRunner
 
-from tracker import feedset, service
 from tracker import store as db
+from tracker import usecases
+from tracker.calendar import feeds as feedset
 from tracker.cli import app
 from tracker.errors import RuleError
 from tracker.models import Status
+from tracker.store import schema
 
 NOW = datetime(2024, 10, 1, 12, 0, tzinfo=UTC)
 
@@ -81,10 +83,10 @@ def cutoff(store: db.Store, day: str) -> dict[str, object]:
 
 
 def test_first_sync_inserts_and_second_writes_nothing(store: db.Store, seeds: Path) -> None:
-    first = service.sync(store, [seeds], NOW)
+    first = usecases.sync(store, [seeds], NOW)
     assert first.wrote and first.added == 1 + 1 + 5 + 1  # call, opening, 5 cut-offs, closing
     before = db.counts(store)
-    again = service.sync(store, [seeds], NOW + timedelta(hours=1))
+    again = usecases.sync(store, [seeds], NOW + timedelta(hours=1))
     assert not again.wrote and again.total == 0
     assert db.counts(store) == before
     assert cutoff(store, "2024-11-04")["sequence"] == 0
@@ -92,17 +94,17 @@ def test_first_sync_inserts_and_second_writes_nothing(store: db.Store, seeds: Pa
 
 def test_moved_cutoff_keeps_id_raises_sequence_and_shows_both_dates(
         store: db.Store, seeds: Path) -> None:
-    service.sync(store, [seeds], NOW)
+    usecases.sync(store, [seeds], NOW)
     old = cutoff(store, "2025-02-04")
     (seeds / "rolling.toml").write_text(RULE + MOVE)
     later = NOW + timedelta(days=1)
-    report = service.sync(store, [seeds], later)
+    report = usecases.sync(store, [seeds], later)
     assert report.changed == 1 and report.added == 0
     new = cutoff(store, "2025-02-04")
     assert new["sequence"] == old["sequence"] + 1  # type: ignore[operator]
     assert new["start_local"] == "2025-02-11T17:00:00+01:00"
     assert new["last_modified"] == later.replace(tzinfo=None)
-    moves = [c for c in service.changes(store, later) if c.change == "moved"]
+    moves = [c for c in usecases.changes(store, later) if c.change == "moved"]
     dates = {c.field: (c.old, c.new) for c in moves}
     assert dates["start_local"] == ("2025-02-04T17:00:00+01:00", "2025-02-11T17:00:00+01:00")
     assert all(c.entity_id == "rolling/cutoff/2025-02-04" for c in moves)
@@ -112,25 +114,25 @@ def test_moved_cutoff_keeps_id_raises_sequence_and_shows_both_dates(
 
 
 def test_removed_cutoff_is_withdrawn_not_deleted(store: db.Store, seeds: Path) -> None:
-    service.sync(store, [seeds], NOW)
+    usecases.sync(store, [seeds], NOW)
     (seeds / "rolling.toml").write_text(RULE.replace('until = 2025-12-31', 'until = 2025-06-30'))
-    report = service.sync(store, [seeds], NOW + timedelta(days=1))
+    report = usecases.sync(store, [seeds], NOW + timedelta(days=1))
     assert report.withdrawn == 2  # 2025-08-04 and 2025-11-04
     gone = cutoff(store, "2025-08-04")
     assert gone["withdrawn"] is True and gone["sequence"] == 1 and gone["status"] == "withdrawn"
-    listed = service.stored_deadlines(store, service.Query(now=NOW))
+    listed = usecases.stored_deadlines(store, usecases.Query(now=NOW))
     assert "rolling/cutoff/2025-08-04" not in {o.id for o in listed}
-    kinds = [c.change for c in service.changes(store, NOW + timedelta(days=1))]
+    kinds = [c.change for c in usecases.changes(store, NOW + timedelta(days=1))]
     assert kinds.count("withdrawn") == 2
     # putting it back restores the same row (same id), with a higher sequence
     (seeds / "rolling.toml").write_text(RULE)
-    service.sync(store, [seeds], NOW + timedelta(days=2))
+    usecases.sync(store, [seeds], NOW + timedelta(days=2))
     back = cutoff(store, "2025-08-04")
     assert back["withdrawn"] is False and back["sequence"] == 2
 
 
 def test_cancellation_and_budget_revision_are_recorded(store: db.Store, seeds: Path) -> None:
-    service.sync(store, [seeds], NOW)
+    usecases.sync(store, [seeds], NOW)
     (seeds / "rolling.toml").write_text(RULE + """
 [[amendments]]
 action = "cancel"
@@ -143,44 +145,44 @@ action = "budget"
 remaining = 0
 announced = 2024-09-30
 """)
-    service.sync(store, [seeds], NOW + timedelta(days=1))
-    log = service.changes(store, None)
+    usecases.sync(store, [seeds], NOW + timedelta(days=1))
+    log = usecases.changes(store, None)
     cancelled = [c for c in log if c.change == "cancelled"]
     assert cancelled and cancelled[0].entity_id == "rolling/cutoff/2025-11-04"
     budget = [c for c in log if c.change == "budget"]
     assert [(c.field, c.old, c.new) for c in budget] == [("budget_remaining", "", "0")]
-    item = next(o for o in service.stored_deadlines(store, service.Query(now=NOW))
+    item = next(o for o in usecases.stored_deadlines(store, usecases.Query(now=NOW))
                 if o.id == "rolling/cutoff/2025-11-04")
     assert item.status is Status.CANCELLED
 
 
 def test_broken_file_aborts_the_whole_sync(store: db.Store, seeds: Path) -> None:
-    service.sync(store, [seeds], NOW)
+    usecases.sync(store, [seeds], NOW)
     before = db.counts(store)
     (seeds / "rolling.toml").write_text(RULE + MOVE)
     (seeds / "broken.toml").write_text('id = "b"\ntitel = "x"\n')
     with pytest.raises(RuleError) as err:
-        service.sync(store, [seeds], NOW + timedelta(days=1))
+        usecases.sync(store, [seeds], NOW + timedelta(days=1))
     assert "broken.toml:2" in str(err.value)
     assert db.counts(store) == before
     assert cutoff(store, "2025-02-04")["sequence"] == 0
 
 
 def test_listing_from_store_matches_expansion(store: db.Store, seeds: Path) -> None:
-    service.sync(store, [seeds], NOW)
-    rules = service.rules_from([seeds])
-    for query in (service.Query(now=NOW), service.Query(now=NOW, include_past=True),
-                  service.Query(now=datetime(2025, 6, 1, tzinfo=UTC)),
-                  service.Query(now=NOW, calls=("TEST-2024-ROLL-01",), tags=("ai",))):
-        expected = service.deadlines(rules, query)
-        got = service.stored_deadlines(store, query)
+    usecases.sync(store, [seeds], NOW)
+    rules = usecases.rules_from([seeds])
+    for query in (usecases.Query(now=NOW), usecases.Query(now=NOW, include_past=True),
+                  usecases.Query(now=datetime(2025, 6, 1, tzinfo=UTC)),
+                  usecases.Query(now=NOW, calls=("TEST-2024-ROLL-01",), tags=("ai",))):
+        expected = usecases.deadlines(rules, query)
+        got = usecases.stored_deadlines(store, query)
         assert [(o.id, o.start, o.status) for o in got] == \
             [(o.id, o.start, o.status) for o in expected]
 
 
 def test_schema_matches_the_code(store: db.Store) -> None:
     with store.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
     assert diff == []
 
 
@@ -200,10 +202,10 @@ def test_database_from_first_migration_upgrades_with_history(db_url: str, seeds:
     assert db.current_revision(db.make_engine(db_url)) == "0001"
     store = db.open_store(db_url)
     assert db.current_revision(store.engine) == db.head_revision() != "0001"
-    old = service.changes(store, None)
+    old = usecases.changes(store, None)
     assert [(c.field, c.old, c.new) for c in old] == [("title", "A", "Old title")]
-    service.sync(store, [seeds], NOW)
-    log = service.changes(store, None)
+    usecases.sync(store, [seeds], NOW)
+    log = usecases.changes(store, None)
     assert log[0].new == "Old title"  # history intact, new history appended
     title = [c for c in log if c.field == "title" and c.new == "Rolling call"]
     assert title and title[0].old == "Old title"
@@ -232,7 +234,7 @@ def _wait_for_line(proc: subprocess.Popen[str], needle: str, seconds: float = 30
 
 
 def test_sync_killed_mid_way_leaves_old_state(store: db.Store, db_url: str, seeds: Path) -> None:
-    service.sync(store, [seeds], NOW)
+    usecases.sync(store, [seeds], NOW)
     before = db.counts(store)
     (seeds / "rolling.toml").write_text(RULE + MOVE)
     proc = _cli(db_url, seeds, "sync", TRACKER_TEST_SYNC_PAUSE="60")
@@ -243,11 +245,11 @@ def test_sync_killed_mid_way_leaves_old_state(store: db.Store, db_url: str, seed
     assert db.counts(store) == before
     assert cutoff(store, "2025-02-04")["sequence"] == 0
     # and the next sync applies the change exactly once
-    assert service.sync(store, [seeds], NOW).changed == 1
+    assert usecases.sync(store, [seeds], NOW).changed == 1
 
 
 def test_two_syncs_at_once_do_not_duplicate(store: db.Store, db_url: str, seeds: Path) -> None:
-    service.sync(store, [seeds], NOW)
+    usecases.sync(store, [seeds], NOW)
     (seeds / "rolling.toml").write_text(RULE + MOVE)
     first = _cli(db_url, seeds, "sync", TRACKER_TEST_SYNC_PAUSE="2")
     _wait_for_line(first, "holding the sync transaction open")
@@ -259,7 +261,7 @@ def test_two_syncs_at_once_do_not_duplicate(store: db.Store, db_url: str, seeds:
     assert "1 changed" in out1
     assert "Up to date" in out2  # it waited for the lock, then found nothing to do
     assert cutoff(store, "2025-02-04")["sequence"] == 1
-    assert len([c for c in service.changes(store, None) if c.field == "start_local"]) == 1
+    assert len([c for c in usecases.changes(store, None) if c.field == "start_local"]) == 1
 
 
 def test_cli_sync_then_changes_shows_the_move(db_url: str, seeds: Path) -> None:
@@ -299,54 +301,54 @@ def test_db_upgrade_command(db_url: str) -> None:
 def test_an_amendment_announced_later_is_picked_up_on_its_day(store: db.Store,
                                                               seeds: Path) -> None:
     (seeds / "rolling.toml").write_text(RULE + MOVE.replace("2024-09-30", "2024-10-15"))
-    service.sync(store, [seeds], NOW)  # 1 October: the move is not public yet
+    usecases.sync(store, [seeds], NOW)  # 1 October: the move is not public yet
     assert cutoff(store, "2025-02-04")["start_local"] == "2025-02-04T17:00:00+01:00"
-    assert service.ensure_synced(store, [seeds], NOW + timedelta(days=1)) is None
+    assert usecases.ensure_synced(store, [seeds], NOW + timedelta(days=1)) is None
     on_the_day = datetime(2024, 10, 15, 8, 0, tzinfo=UTC)  # 10:00 in Brussels
-    assert service.ensure_synced(store, [seeds], on_the_day) is not None
+    assert usecases.ensure_synced(store, [seeds], on_the_day) is not None
     assert cutoff(store, "2025-02-04")["start_local"] == "2025-02-11T17:00:00+01:00"
-    assert service.ensure_synced(store, [seeds], on_the_day + timedelta(hours=1)) is None
+    assert usecases.ensure_synced(store, [seeds], on_the_day + timedelta(hours=1)) is None
 
 
 def test_withdrawn_call_keeps_its_tags_and_budget_change_bumps_events(
         store: db.Store, seeds: Path) -> None:
-    service.sync(store, [seeds], NOW)
+    usecases.sync(store, [seeds], NOW)
     (seeds / "rolling.toml").write_text(RULE.replace("amount = 1_000_000",
                                                      "amount = 1_000_000\nremaining = 10"))
-    service.sync(store, [seeds], NOW + timedelta(days=1))
+    usecases.sync(store, [seeds], NOW + timedelta(days=1))
     assert cutoff(store, "2024-11-04")["sequence"] == 1  # its description shows the budget
     (seeds / "rolling.toml").unlink()
     (seeds / "other.toml").write_text('id = "other"\ntitle = "Other"\ntype = "milestones"\n')
-    service.sync(store, [seeds], NOW + timedelta(days=2))
+    usecases.sync(store, [seeds], NOW + timedelta(days=2))
     assert db.load_calls(store)["rolling"].tags == ("ai",)
     assert cutoff(store, "2024-11-04")["withdrawn"] is True
 
 
 def test_an_empty_seeds_folder_is_an_error_not_a_withdrawal(store: db.Store,
                                                             seeds: Path) -> None:
-    service.sync(store, [seeds], NOW)
+    usecases.sync(store, [seeds], NOW)
     before = db.counts(store)
     (seeds / "rolling.toml").unlink()
     with pytest.raises(RuleError, match="no rule files"):
-        service.sync(store, [seeds], NOW + timedelta(days=1))
+        usecases.sync(store, [seeds], NOW + timedelta(days=1))
     assert db.counts(store) == before
 
 
 def test_a_cutoff_moved_onto_the_closing_day_does_not_cancel_the_closing(
         store: db.Store, seeds: Path) -> None:
-    service.sync(store, [seeds], NOW)
+    usecases.sync(store, [seeds], NOW)
     assert db.occurrence_state(store, "rolling/closing") is not None
     onto_closing = MOVE.replace("cutoff = 2025-02-04", "cutoff = 2025-11-04") \
         .replace("to = 2025-02-11", "to = 2025-12-31")
     (seeds / "rolling.toml").write_text(RULE + onto_closing)
-    service.sync(store, [seeds], NOW + timedelta(days=1))
+    usecases.sync(store, [seeds], NOW + timedelta(days=1))
     closing = db.occurrence_state(store, "rolling/closing")
     assert closing is not None and closing["status"] == "merged"
-    listed = service.stored_deadlines(store, service.Query(now=NOW))
+    listed = usecases.stored_deadlines(store, usecases.Query(now=NOW))
     assert "rolling/closing" not in {o.id for o in listed}
     data = feedset.gather(store)
     assert "rolling/closing" not in {o.id for o in data.items}  # no "closes (cancelled)"
     (seeds / "rolling.toml").write_text(RULE)  # the cut-off moves away again
-    service.sync(store, [seeds], NOW + timedelta(days=2))
+    usecases.sync(store, [seeds], NOW + timedelta(days=2))
     back = db.occurrence_state(store, "rolling/closing")
     assert back is not None and back["withdrawn"] is False and back["status"] == "confirmed"

@@ -28,11 +28,12 @@ from tests.smtpkit import (
     unsubscribe_urls,
     write_seeds,
 )
-from tracker import mailer, notify, service
 from tracker import store as db
+from tracker import usecases
 from tracker.cli import app
-from tracker.server import make_app
-from tracker.store import mail
+from tracker.mail import queue, smtpurl, subscriptions, transport
+from tracker.store import outbox as mail
+from tracker.web.app import make_app
 
 SYNCED = brussels(2024, 10, 1, 9)
 WEEK_BEFORE = brussels(2024, 10, 28, 8)
@@ -48,7 +49,7 @@ def seeds(tmp_path: Path) -> Path:
 def store(tmp_path: Path, seeds: Path) -> Iterator[db.Store]:
     """A SQLite store synced with the seeds."""
     s = db.open_store(f"sqlite:///{tmp_path / 'tracker.db'}")
-    service.sync(s, [seeds], SYNCED)
+    usecases.sync(s, [seeds], SYNCED)
     yield s
     s.close()
 
@@ -77,7 +78,7 @@ def test_link_in_an_older_mail_works_and_a_second_click_is_harmless(
         store: db.Store, smtp: SmtpServer, tmp_path: Path) -> None:
     follow(store, "ana@uni.example")
     follow(store, "ben@uni.example")
-    app_ = make_app(store, tmp_path / "calendars", BASE_URL, now=lambda: WEEK_BEFORE)
+    app_ = make_app(store, BASE_URL, now=lambda: WEEK_BEFORE)
     with live_app(app_) as base:
         run(store, smtp, WEEK_BEFORE, base_url=base)  # a digest and the 7-day alert
         run(store, smtp, brussels(2024, 10, 29, 8), base_url=base)
@@ -110,15 +111,15 @@ def test_mail_queued_before_the_click_is_not_sent_after_it(
     follow(store, "ana@uni.example")
     follow(store, "ben@uni.example")
     with smtp_server(running=False) as smtp:
-        queued = notify.queue_due(store, WEEK_BEFORE, BASE_URL, SENDER)
+        queued = queue.queue_due(store, WEEK_BEFORE, BASE_URL, SENDER)
         assert queued.digests == 2
-        transport = mailer.SmtpTransport(mailer.parse_smtp_url(smtp.url))
-        assert notify.send_due(store, transport, SENDER, WEEK_BEFORE).retried == 4  # down
+        sender = transport.SmtpTransport(smtpurl.parse_smtp_url(smtp.url))
+        assert queue.send_due(store, sender, SENDER, WEEK_BEFORE).retried == 4  # down
         # ana unsubscribes (with the link of yesterday's mail, or the command) meanwhile
-        notify.unsubscribe(store, "ana@uni.example", brussels(2024, 10, 28, 8, 30))
+        subscriptions.unsubscribe(store, "ana@uni.example", brussels(2024, 10, 28, 8, 30))
         smtp.start()
         later = max(r.next_attempt_at for r in mail.list_outbox(store))
-        notify.send_due(store, transport, SENDER, later)
+        queue.send_due(store, sender, SENDER, later)
         assert smtp.to("ana@uni.example") == []  # "will get no more digests or alerts"
         assert len(smtp.to("ben@uni.example")) == 2
         assert not any(r.state == "pending" for r in mail.list_outbox(store))

@@ -39,12 +39,14 @@ class Problem:
     key: str
     message: str
     hint: str = ""
+    warning: bool = False  # worth fixing, but the rule is usable as it is
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
         key = f" [{self.key}]" if self.key else ""
         hint = f" — {self.hint}" if self.hint else ""
-        return f"{where}:{key} {self.message}{hint}"
+        level = " warning:" if self.warning else ""
+        return f"{where}:{key}{level} {self.message}{hint}"
 
 
 class RuleError(TrackerError):

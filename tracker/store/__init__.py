@@ -1,107 +1,36 @@
-"""The store: the only package that imports SQLAlchemy. Tables, migrations, sync, queries."""
+"""The store: the only package that imports SQLAlchemy.
+
+`engine` (opening, locks, migrations), `schema` (tables), `rows` (objects <-> rows), `sync`
+(rules into the store, with history), `queries` (reads for listings, feeds and digests),
+`subscribers` and `outbox` (mail), `state` (what the daemon reports).
+"""
 
 from __future__ import annotations
 
-from tracker.models import Change
-from tracker.store.engine import (
-    MIGRATIONS,
-    SYNC_LOCK_KEY,
-    Store,
-    current_revision,
-    head_revision,
-    make_engine,
-    open_store,
-    upgrade,
-)
+from tracker.store.engine import Store, current_revision, head_revision, make_engine, open_store
+from tracker.store.engine import upgrade as upgrade
 from tracker.store.queries import (
     CallRecord,
     Window,
     call_names,
     changes_since,
     counts,
-    get_state,
+    history,
     is_stale,
     last_changes,
     last_sync,
     load_calls,
     load_occurrences,
     occurrence_state,
-    put_state,
     revision_map,
     revision_mark,
     state_token,
-    wait_for,
 )
-from tracker.store.schema import (
-    CALL_FIELDS,
-    OCC_FIELDS,
-    call_tags,
-    calls,
-    from_utc_naive,
-    metadata,
-    occurrences,
-    outbox,
-    revisions,
-    runtime_state,
-    subscribers,
-    sync_runs,
-    unsubscribe_tokens,
-    utc_naive,
-)
-from tracker.store.sync import (
-    SyncReport,
-    call_row,
-    last_fingerprint,
-    occurrence_row,
-    row_occurrence,
-    sync,
-)
+from tracker.store.sync import SyncReport, sync
 
 __all__ = [
-    "CALL_FIELDS",
-    "MIGRATIONS",
-    "OCC_FIELDS",
-    "SYNC_LOCK_KEY",
-    "CallRecord",
-    "Change",
-    "Store",
-    "SyncReport",
-    "Window",
-    "call_names",
-    "call_row",
-    "call_tags",
-    "calls",
-    "changes_since",
-    "counts",
-    "current_revision",
-    "from_utc_naive",
-    "get_state",
-    "head_revision",
-    "is_stale",
-    "last_changes",
-    "last_fingerprint",
-    "last_sync",
-    "load_calls",
-    "load_occurrences",
-    "make_engine",
-    "metadata",
-    "occurrence_row",
-    "occurrence_state",
-    "occurrences",
-    "open_store",
-    "outbox",
-    "put_state",
-    "revision_map",
-    "revision_mark",
-    "revisions",
-    "row_occurrence",
-    "runtime_state",
-    "state_token",
-    "subscribers",
-    "sync",
-    "sync_runs",
-    "unsubscribe_tokens",
-    "upgrade",
-    "utc_naive",
-    "wait_for",
+    "CallRecord", "Store", "SyncReport", "Window", "call_names", "changes_since", "counts",
+    "current_revision", "head_revision", "history", "is_stale", "last_changes", "last_sync",
+    "load_calls", "load_occurrences", "make_engine", "occurrence_state", "open_store",
+    "revision_map", "revision_mark", "state_token", "sync", "upgrade",
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import time as _time
@@ -20,15 +19,52 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
-from tracker.config import mask
 from tracker.errors import StoreError
+from tracker.urls import mask
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SYNC_LOCK_KEY = 0x7472_6163_6B65_72  # 'tracker' as an advisory-lock key for PostgreSQL
 PROCESS_LOCK_KEY = SYNC_LOCK_KEY + 1  # held by the one scheduler (or sender) process
+MIGRATE_LOCK_KEY = SYNC_LOCK_KEY + 2  # held while the schema is created or upgraded
 
-# ---------------------------------------------------------------------------- opening a store
+
+@contextmanager
+def file_lock(path: str, wait: float, what: str, busy: str) -> Iterator[None]:
+    """An exclusive lock on `path` (created 0600), tried for `wait` seconds; StoreError names
+    the holder when it stays busy. Imports fcntl here: the package imports on any platform."""
+    import fcntl
+
+    deadline = _time.monotonic() + wait
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "r+") as fh:
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if _time.monotonic() >= deadline:
+                    fh.seek(0)
+                    held = fh.read().strip()
+                    raise StoreError(busy.format(holder=f" (pid {held})" if held else "")) \
+                        from None
+                _time.sleep(0.2)
+        try:
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"{os.getpid()} {what}\n")
+            fh.flush()
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _private_file(path: Path) -> None:
+    """Create the SQLite file (and its folder) readable by its owner only."""
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
+    if not path.exists():
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
 
 def _sqlite_begin_immediate(engine: Engine) -> None:
     """SQLite: take the write lock at BEGIN for writers, so two syncs queue instead of deadlock."""
@@ -59,7 +95,7 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         db = parsed.database
         if db and db != ":memory:":
-            Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            _private_file(Path(db).expanduser())
         engine = sa.create_engine(parsed, connect_args={"timeout": 30})
         _sqlite_begin_immediate(engine)
         return engine
@@ -89,15 +125,40 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """One process at a time creates or upgrades a schema (others wait, then find it done)."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATE_LOCK_KEY})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATE_LOCK_KEY})
+                conn.commit()
+        return
+    database = engine.url.database
+    if not database or database == ":memory:":
+        yield
+        return
+    with file_lock(f"{database}.migrate.lock", 60.0, "schema upgrade",
+                   "the database schema is being upgraded by another process{holder}"):
+        yield
+
+
 def upgrade(engine: Engine, target: str = "head") -> None:
-    """Create or upgrade the schema with the shipped migrations."""
-    current = current_revision(engine)
+    """Create or upgrade the schema with the shipped migrations (under a lock)."""
     script = ScriptDirectory(str(MIGRATIONS))
-    if current is not None and current not in {s.revision for s in script.walk_revisions()}:
-        raise StoreError(f"the database is at schema '{current}', made by a newer version of "
-                         "tracker; upgrade tracker (pip install -U grant-tracker)")
-    with engine.begin() as conn:
-        command.upgrade(_alembic_config(conn), target)
+    with _migration_lock(engine):
+        current = current_revision(engine)
+        if current is not None and current not in {s.revision for s in script.walk_revisions()}:
+            raise StoreError(f"the database is at schema '{current}', made by a newer version "
+                             "of tracker; upgrade tracker (pip install -U grant-tracker)")
+        if current == head_revision() and target == "head":
+            return
+        with engine.begin() as conn:
+            command.upgrade(_alembic_config(conn), target)
 
 
 @dataclass
@@ -124,8 +185,8 @@ class Store:
         """
         busy = ("another tracker process is already running against this database{holder}; "
                 f"stop it first, or let it do the work (wanted for: {what})")
-        deadline = _time.monotonic() + wait
         if self.engine.dialect.name == "postgresql":
+            deadline = _time.monotonic() + wait
             with self.engine.connect() as conn:
                 while True:
                     got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"),
@@ -146,26 +207,8 @@ class Store:
         if not database or database == ":memory:":
             yield
             return
-        with open(f"{database}.lock", "a+") as fh:
-            while True:
-                try:
-                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if _time.monotonic() >= deadline:
-                        fh.seek(0)
-                        held = fh.read().strip()
-                        raise StoreError(busy.format(
-                            holder=f" (pid {held})" if held else "")) from None
-                    _time.sleep(0.2)
-            try:
-                fh.seek(0)
-                fh.truncate()
-                fh.write(f"{os.getpid()} {what}\n")
-                fh.flush()
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        with file_lock(f"{database}.lock", wait, what, busy):
+            yield
 
     def read(self) -> Connection:
         """A connection for reading; use it as a context manager."""
@@ -182,7 +225,7 @@ def open_store(url: str, migrate: bool = True) -> Store:
     try:
         if migrate and current_revision(engine) != head_revision():
             upgrade(engine)
-    except OperationalError as exc:
+    except (OperationalError, sa.exc.ProgrammingError) as exc:
         raise StoreError(f"cannot open the database {mask(url)}: {exc.orig}") from None
     return Store(engine, url)
 

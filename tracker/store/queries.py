@@ -3,33 +3,25 @@
 from __future__ import annotations
 
 import logging
-import time as _time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import OperationalError
 
-from tracker.models import Change, Occurrence, Revision
-from tracker.store.engine import (
-    Store,
-    make_engine,
-)
+from tracker.models import Change, ChangeKind, Kind, Occurrence, Revision, money
+from tracker.store.engine import Store
+from tracker.store.rows import row_occurrence
 from tracker.store.schema import (
+    Stored,
     call_tags,
     calls,
     from_utc_naive,
     occurrences,
     revisions,
-    runtime_state,
     sync_runs,
     utc_naive,
-)
-from tracker.store.sync import (
-    last_run,
-    row_occurrence,
 )
 
 log = logging.getLogger(__name__)
@@ -43,7 +35,7 @@ class Window:
     since: datetime | None = None
     until: datetime | None = None
     calls: tuple[str, ...] = ()
-    kinds: tuple[str, ...] = ()
+    kinds: tuple[Kind, ...] = ()
     tags: tuple[str, ...] = ()
     include_withdrawn: bool = False
 
@@ -59,21 +51,35 @@ def load_occurrences(store: Store, window: Window, now: datetime) -> list[Occurr
     if window.calls:
         q = q.where(occurrences.c.call_id.in_(window.calls))
     if window.kinds:
-        q = q.where(occurrences.c.kind.in_(window.kinds))
+        q = q.where(occurrences.c.kind.in_([k.value for k in window.kinds]))
     if window.tags:
         tagged = sa.select(call_tags.c.call_id).where(call_tags.c.tag.in_(window.tags))
         q = q.where(occurrences.c.call_id.in_(tagged))
     if not window.include_withdrawn:
         q = q.where(occurrences.c.withdrawn == sa.false())
-    q = q.where(occurrences.c.status != "merged")  # a closing that a cut-off stands for
+    q = q.where(occurrences.c.status != Stored.MERGED.value)  # a cut-off stands for it
+    q = q.add_columns(calls.c.programmes.label("call_programmes"))
     q = q.order_by(occurrences.c.start_utc, occurrences.c.id)
     with store.read() as conn:
-        tag_map: dict[str, list[str]] = {}
-        for r in conn.execute(sa.select(call_tags).order_by(call_tags.c.tag)):
-            tag_map.setdefault(r.call_id, []).append(r.tag)
-        tags = {k: tuple(v) for k, v in tag_map.items()}
-        return [row_occurrence(r, tags.get(r.call_id, ()), now, r.call_title)
-                for r in conn.execute(q)]
+        tags = _tags(conn)
+        return [row_occurrence(r, tags.get(r.call_id, ()), now, r.call_title,
+                               _lines(r.call_programmes)) for r in conn.execute(q)]
+
+
+def _lines(text: str) -> tuple[str, ...]:
+    return tuple(p for p in text.split("\n") if p)
+
+
+def _tags(conn: sa.Connection) -> dict[str, tuple[str, ...]]:
+    tag_map: dict[str, list[str]] = {}
+    for r in conn.execute(sa.select(call_tags).order_by(call_tags.c.tag)):
+        tag_map.setdefault(r.call_id, []).append(r.tag)
+    return {k: tuple(v) for k, v in tag_map.items()}
+
+
+def _change(r: Any) -> Change:
+    return Change(r.entity, r.entity_id, r.call_id, ChangeKind(r.change), r.field, r.old, r.new,
+                  from_utc_naive(r.detected_at), r.source, r.announced, r.source_url, r.id)
 
 
 def revision_map(store: Store) -> dict[str, Revision]:
@@ -87,8 +93,8 @@ def revision_map(store: Store) -> dict[str, Revision]:
 def changes_since(store: Store, since: datetime | None, call_ids: Sequence[str] = (),
                   strictly_after: bool = False, after_id: int | None = None,
                   upto_id: int | None = None) -> list[Change]:
-    """History lines detected at or after `since` (or strictly after), and with a revision id
-    in (after_id, upto_id] when given, oldest first."""
+    """History lines recorded at or after `since` (or strictly after), and with a revision id
+    in (after_id, upto_id] when given, in the order they were recorded."""
     q = sa.select(revisions).order_by(revisions.c.id)
     if after_id is not None:
         q = q.where(revisions.c.id > after_id)
@@ -101,8 +107,22 @@ def changes_since(store: Store, since: datetime | None, call_ids: Sequence[str] 
     if call_ids:
         q = q.where(revisions.c.call_id.in_(call_ids))
     with store.read() as conn:
-        return [Change(r.entity, r.entity_id, r.call_id, r.change, r.field, r.old, r.new,
-                       from_utc_naive(r.detected_at), r.source) for r in conn.execute(q)]
+        return [_change(r) for r in conn.execute(q)]
+
+
+def history(store: Store, since: date | datetime | None = None,
+            call_ids: Sequence[str] = ()) -> list[Change]:
+    """Every history line known on or after `since` (the day it was announced, else recorded),
+    oldest first."""
+    q = sa.select(revisions).order_by(revisions.c.id)
+    if call_ids:
+        q = q.where(revisions.c.call_id.in_(call_ids))
+    with store.read() as conn:
+        found = [_change(r) for r in conn.execute(q)]
+    if since is not None:
+        day = since.date() if isinstance(since, datetime) else since
+        found = [c for c in found if c.known_on is not None and c.known_on >= day]
+    return sorted(found, key=lambda c: (c.known_on or date.min, c.id or 0))
 
 
 def call_names(store: Store) -> list[tuple[str, list[str]]]:
@@ -123,7 +143,9 @@ def is_stale(store: Store, fingerprint: str, now: datetime) -> bool:
     """True when the seeds differ from what the store last synced, or when an amendment or
     milestone announced for a later day has become known since."""
     with store.read() as conn:
-        found = last_run(conn)
+        row = conn.execute(sa.select(sync_runs.c.fingerprint, sync_runs.c.valid_until)
+                           .order_by(sync_runs.c.id.desc()).limit(1)).first()
+    found = None if row is None else (str(row.fingerprint), row.valid_until)
     if found is None or found[0] != fingerprint:
         return True
     return found[1] is not None and utc_naive(now) >= found[1]
@@ -143,21 +165,6 @@ def occurrence_state(store: Store, occ_id: str) -> dict[str, Any] | None:
     return None if row is None else dict(row._mapping)
 
 
-def wait_for(url: str, seconds: float = 10.0) -> None:
-    """Retry connecting until the server answers (for a database that is starting)."""
-    deadline = _time.monotonic() + seconds
-    while True:
-        try:
-            engine = make_engine(url)
-            with engine.connect():
-                engine.dispose()
-                return
-        except OperationalError:
-            if _time.monotonic() > deadline:
-                raise
-            _time.sleep(0.2)
-
-
 @dataclass(frozen=True)
 class CallRecord:
     """A stored call, as feeds and digests describe it."""
@@ -173,27 +180,27 @@ class CallRecord:
     budget_currency: str
     budget_remaining: int | None
     withdrawn: bool
+    budget_approximate: bool = False
+    orphaned: bool = False
 
     def budget_label(self) -> str:
-        """'EUR 1,000,000,000 (remaining EUR 0)' or ''."""
+        """'about EUR 1,000,000,000 (remaining EUR 0)' or ''."""
         if self.budget_amount is None:
             return ""
-        text = f"{self.budget_currency} {self.budget_amount:,}"
+        text = money(self.budget_amount, self.budget_currency, self.budget_approximate)
         if self.budget_remaining is not None:
-            text += f" (remaining {self.budget_currency} {self.budget_remaining:,})"
+            text += f" (remaining {money(self.budget_remaining, self.budget_currency)})"
         return text
 
 
 def load_calls(store: Store) -> dict[str, CallRecord]:
     """Every stored call by id."""
     with store.read() as conn:
-        tag_map: dict[str, list[str]] = {}
-        for r in conn.execute(sa.select(call_tags).order_by(call_tags.c.tag)):
-            tag_map.setdefault(r.call_id, []).append(r.tag)
+        tags = _tags(conn)
         return {r.id: CallRecord(
-            r.id, r.type, r.title, r.url, r.funder,
-            tuple(p for p in r.programmes.split("\n") if p), tuple(tag_map.get(r.id, ())),
+            r.id, r.type, r.title, r.url, r.funder, _lines(r.programmes), tags.get(r.id, ()),
             r.budget_amount, r.budget_currency, r.budget_remaining, r.withdrawn,
+            r.budget_approximate, r.orphaned,
         ) for r in conn.execute(sa.select(calls).order_by(calls.c.id))}
 
 
@@ -202,12 +209,8 @@ def last_changes(store: Store) -> dict[str, Change]:
     q = (sa.select(revisions).where(revisions.c.entity == "occurrence")
          .where(revisions.c.change != "added").where(revisions.c.field != "moved_from")
          .order_by(revisions.c.id))
-    out: dict[str, Change] = {}
     with store.read() as conn:
-        for r in conn.execute(q):
-            out[r.entity_id] = Change(r.entity, r.entity_id, r.call_id, r.change, r.field, r.old,
-                                      r.new, from_utc_naive(r.detected_at), r.source)
-    return out
+        return {r.entity_id: _change(r) for r in conn.execute(q)}
 
 
 def state_token(store: Store) -> str:
@@ -216,28 +219,6 @@ def state_token(store: Store) -> str:
         row = conn.execute(sa.select(sa.func.max(sync_runs.c.id))).scalar()
     return str(row or 0)
 
-
-
-def put_state(store: Store, values: dict[str, str], now: datetime) -> None:
-    """Upsert runtime facts (heartbeat, next runs, last errors) reported by the scheduler."""
-    stamp = utc_naive(now)
-    with store.write() as conn:
-        have = {r.key for r in conn.execute(sa.select(runtime_state.c.key)
-                                            .where(runtime_state.c.key.in_(list(values))))}
-        for key, value in values.items():
-            if key in have:
-                conn.execute(runtime_state.update().where(runtime_state.c.key == key)
-                             .values(value=value, updated_at=stamp))
-            else:
-                conn.execute(runtime_state.insert().values(key=key, value=value,
-                                                           updated_at=stamp))
-
-
-def get_state(store: Store) -> dict[str, tuple[str, datetime]]:
-    """Every runtime fact with when it was written."""
-    with store.read() as conn:
-        return {r.key: (r.value, from_utc_naive(r.updated_at))
-                for r in conn.execute(sa.select(runtime_state).order_by(runtime_state.c.key))}
 
 
 def revision_mark(store: Store) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 
@@ -32,6 +33,9 @@ calls = sa.Table(
     sa.Column("first_seen", sa.DateTime, nullable=False),
     sa.Column("last_modified", sa.DateTime, nullable=False),
     sa.Column("programmes", sa.Text, nullable=False, server_default=""),
+    sa.Column("budget_approximate", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("announced", sa.Date, nullable=True),
+    sa.Column("orphaned", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 call_tags = sa.Table(
@@ -63,6 +67,10 @@ occurrences = sa.Table(
     sa.Column("sequence", sa.Integer, nullable=False, server_default="0"),
     sa.Column("first_seen", sa.DateTime, nullable=False),
     sa.Column("last_modified", sa.DateTime, nullable=False),
+    sa.Column("evidence", sa.String(12), nullable=False, server_default="unsourced"),
+    sa.Column("time_basis", sa.String(12), nullable=False, server_default=""),
+    sa.Column("source_url", sa.Text, nullable=False, server_default=""),
+    sa.Column("announced", sa.Date, nullable=True),
     sa.Index("ix_occurrences_call_id", "call_id"),
 )
 
@@ -79,6 +87,9 @@ revisions = sa.Table(
     sa.Column("detected_at", sa.DateTime, nullable=False, index=True),
     sa.Column("source", sa.Text, nullable=False, server_default=""),
     sa.Column("sync_id", sa.Integer),
+    sa.Column("announced", sa.Date, nullable=True),
+    sa.Column("source_url", sa.Text, nullable=False, server_default=""),
+    sa.Column("label", sa.Text, nullable=False, server_default=""),
 )
 
 sync_runs = sa.Table(
@@ -152,10 +163,18 @@ runtime_state = sa.Table(
 
 # Fields a subscriber sees: a change to any of them raises the revision counter.
 OCC_FIELDS = ("call_id", "kind", "title", "start_local", "all_day", "end_date", "timezone",
-              "precision", "tentative", "status", "moved_from", "url", "source", "note")
+              "precision", "tentative", "status", "moved_from", "url", "source", "note",
+              "evidence", "time_basis", "source_url", "announced")
 CALL_FIELDS = ("type", "title", "identifiers", "funder", "url", "timezone", "submission",
                "opens", "closes", "budget_amount", "budget_currency", "budget_remaining",
-               "programmes")
+               "programmes", "budget_approximate", "announced")
+
+
+class Stored(StrEnum):
+    """Statuses that exist only in the store (occurrence.status): never shown as such."""
+
+    WITHDRAWN = "withdrawn"  # its rule no longer has it
+    MERGED = "merged"  # a closing that a cut-off on the same day now stands for
 
 
 def utc_naive(moment: datetime) -> datetime:

@@ -1,31 +1,34 @@
-"""Sync: rules and occurrences into the store in one transaction, with revision history."""
+"""Sync: rules and occurrences into the store in one transaction, with revision history.
+
+The first sync of a store is a baseline: one line, plus what the rule files' amendments did on
+the days they were announced. Later syncs record what changed, dated by the amendment that
+explains it when there is one. A call whose rule file went missing is never withdrawn silently:
+it is kept (and flagged), or the sync refuses, unless pruning was asked for.
+"""
 
 from __future__ import annotations
 
 import logging
-import time as _time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from tracker.errors import StoreError
-from tracker.expand import budget_as_of, next_announcement
-from tracker.models import Change, Kind, Occurrence, Precision, Rule, Status
-from tracker.store.engine import (
-    Store,
-)
+from tracker.errors import StoreError, UsageError
+from tracker.models import Change, ChangeKind, Occurrence, Rule, Status
+from tracker.rules.schedule import next_announcement
+from tracker.store.engine import Store
+from tracker.store.rows import call_row, occurrence_row
 from tracker.store.schema import (
     CALL_FIELDS,
     OCC_FIELDS,
+    Stored,
     call_tags,
     calls,
-    from_utc_naive,
     occurrences,
     revisions,
     sync_runs,
@@ -33,74 +36,8 @@ from tracker.store.schema import (
 )
 
 log = logging.getLogger(__name__)
+Orphans = Literal["keep", "refuse", "prune"]
 
-# ---------------------------------------------------------------------------- rows
-
-def _moment_text(value: datetime | date | None) -> str:
-    if value is None:
-        return ""
-    return value.isoformat()
-
-
-def occurrence_row(o: Occurrence) -> dict[str, Any]:
-    """The stored, day-independent form of an occurrence ('passed' is computed when read)."""
-    status = o.standing
-    if isinstance(o.start, datetime):
-        last = o.start
-    else:
-        last = datetime.combine(o.last_day + timedelta(days=1), time(0), ZoneInfo(o.timezone))
-    return {
-        "id": o.id, "call_id": o.call_id, "kind": o.kind.value, "title": o.title,
-        "start_local": _moment_text(o.start), "start_utc": utc_naive(o.instant),
-        "last_utc": utc_naive(last), "all_day": o.all_day, "end_date": o.end,
-        "timezone": o.timezone, "precision": o.precision.value, "tentative": o.tentative,
-        "status": status.value, "moved_from": _moment_text(o.original), "url": o.url,
-        "source": o.source, "note": o.note,
-    }
-
-
-def call_row(rule: Rule, today: date) -> dict[str, Any]:
-    """The stored form of a rule's call-level facts, budget as known on `today`."""
-    budget = budget_as_of(rule, today)
-    return {
-        "id": rule.id, "type": rule.type.value, "title": rule.title,
-        "identifiers": " ".join(rule.identifiers), "funder": rule.funder, "url": rule.url,
-        "timezone": rule.timezone,
-        "submission": rule.submission.value if rule.submission else "",
-        "opens": rule.opens, "closes": rule.closes,
-        "budget_amount": budget.amount if budget else None,
-        "budget_currency": budget.currency if budget else "",
-        "budget_remaining": budget.remaining if budget else None,
-        "source_file": rule.path, "programmes": "\n".join(rule.programmes),
-    }
-
-
-def _parse_moment(text: str, zone: str) -> datetime | date | None:
-    if not text:
-        return None
-    if "T" in text:
-        return datetime.fromisoformat(text).astimezone(ZoneInfo(zone))
-    return date.fromisoformat(text)
-
-
-def row_occurrence(row: Any, tags: tuple[str, ...], now: datetime, call_title: str) \
-        -> Occurrence:
-    """A stored row back to an Occurrence, with 'passed' computed for `now`."""
-    start = _parse_moment(row.start_local, row.timezone)
-    assert start is not None
-    status = Status(row.status) if row.status != "withdrawn" else Status.CANCELLED
-    if status is not Status.CANCELLED and from_utc_naive(row.last_utc) <= now:
-        status = Status.PASSED
-    return Occurrence(
-        id=row.id, call_id=row.call_id, call_title=call_title, kind=Kind(row.kind),
-        title=row.title, start=start, timezone=row.timezone, status=status,
-        precision=Precision(row.precision), tentative=row.tentative, end=row.end_date,
-        original=_parse_moment(row.moved_from, row.timezone), url=row.url, source=row.source,
-        note=row.note, tags=tags,
-    )
-
-
-# ---------------------------------------------------------------------------- sync
 
 @dataclass
 class SyncReport:
@@ -111,6 +48,8 @@ class SyncReport:
     withdrawn: int = 0
     changes: list[Change] = field(default_factory=list)
     wrote: bool = False
+    baseline: bool = False
+    orphans: list[str] = field(default_factory=list)  # calls kept without a rule file
 
     @property
     def total(self) -> int:
@@ -128,15 +67,19 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _kind_of_change(entity: str, fields: dict[str, tuple[Any, Any]]) -> str:
+def _kind_of_change(entity: str, fields: dict[str, tuple[Any, Any]]) -> ChangeKind:
     if entity == "call":
-        return "budget" if any(f.startswith("budget") for f in fields) else "changed"
+        return ChangeKind.BUDGET if any(f.startswith("budget") for f in fields) \
+            else ChangeKind.CHANGED
     status = fields.get("status")
     if status and status[1] == Status.CANCELLED.value:
-        return "cancelled"
+        return ChangeKind.CANCELLED
     if "start_local" in fields:
-        return "moved"
-    return "changed"
+        return ChangeKind.MOVED
+    tentative = fields.get("tentative")
+    if tentative and tentative[1] is False:
+        return ChangeKind.CONFIRMED
+    return ChangeKind.CHANGED
 
 
 def _diff(old: dict[str, Any], new: dict[str, Any], names: Sequence[str]) \
@@ -151,68 +94,81 @@ def _diff(old: dict[str, Any], new: dict[str, Any], names: Sequence[str]) \
     return out
 
 
-def _apply(conn: Connection, table: sa.Table, entity: str, counter: str, names: Sequence[str],
-           fresh: dict[str, dict[str, Any]], now: datetime, report: SyncReport,
-           live_calls: frozenset[str] = frozenset()) -> None:
+@dataclass
+class _Table:
+    """One table being synced: which columns are compared, which counter goes up."""
+
+    table: sa.Table
+    entity: str
+    counter: str
+    names: Sequence[str]
+
+
+def _apply(conn: Connection, t: _Table, fresh: dict[str, dict[str, Any]], now: datetime,
+           report: SyncReport, keep: frozenset[str], live_calls: frozenset[str] = frozenset()) \
+        -> None:
     """Insert, update (with revisions) and withdraw rows of one table; never delete.
 
-    A call's "closes" item that goes away while the call stays has not been cancelled: a
-    cut-off now falls on the closing day and stands for it. It is kept as 'merged', hidden
-    from listings and feeds, and comes back if the cut-off moves away again.
+    Rows of the calls in `keep` (kept without a rule file) are left alone. A call's "closes"
+    item that goes away while the call stays has not been cancelled: a cut-off now falls on the
+    closing day and stands for it. It is kept as 'merged', hidden from listings and feeds.
     """
-    stamp = utc_naive(now)
-    cols = [table.c.id, table.c.withdrawn, table.c[counter], *(table.c[n] for n in names)]
+    table, stamp = t.table, utc_naive(now)
+    cols = [table.c.id, table.c.withdrawn, table.c[t.counter], *(table.c[n] for n in t.names)]
     existing = {r.id: r._asdict() for r in conn.execute(sa.select(*cols))}
     inserts, updates = [], []
     for key, row in fresh.items():
         call_id = row.get("call_id", key)
         old = existing.get(key)
         if old is None:
-            inserts.append({**row, counter: 0, "withdrawn": False, "first_seen": stamp,
+            inserts.append({**row, t.counter: 0, "withdrawn": False, "first_seen": stamp,
                             "last_modified": stamp})
             report.added += 1
-            report.changes.append(Change(entity, key, call_id, "added", new=row.get("title", ""),
-                                         detected_at=now, source=row.get("source", "")))
+            report.changes.append(Change(t.entity, key, call_id, ChangeKind.ADDED,
+                                         new=row.get("title", ""), detected_at=now,
+                                         source=row.get("source", "")))
             continue
-        fields = _diff(old, row, names)
+        fields = _diff(old, row, t.names)
         restored = bool(old["withdrawn"])
         if not fields and not restored:
             continue
         report.changed += 1
         if restored:
-            report.changes.append(Change(entity, key, call_id, "restored", detected_at=now,
-                                         source=row.get("source", "")))
-        kind = _kind_of_change(entity, fields)
+            report.changes.append(Change(t.entity, key, call_id, ChangeKind.RESTORED,
+                                         detected_at=now, source=row.get("source", "")))
+        kind = _kind_of_change(t.entity, fields)
         for name, (a, b) in fields.items():
-            report.changes.append(Change(entity, key, call_id, kind, name, _text(a), _text(b),
+            report.changes.append(Change(t.entity, key, call_id, kind, name, _text(a), _text(b),
                                          now, row.get("source", "")))
         updates.append({**{n: row[n] for n in row if n != "id"}, "b_id": key,
-                        counter: old[counter] + 1, "withdrawn": False, "last_modified": stamp})
-    gone = [k for k, old in existing.items() if k not in fresh and not old["withdrawn"]]
+                        t.counter: old[t.counter] + 1, "withdrawn": False,
+                        "last_modified": stamp})
+    gone = [k for k, old in existing.items() if k not in fresh and not old["withdrawn"]
+            and old.get("call_id", k) not in keep]
     merged = {k for k in gone if k.endswith("/closing") and existing[k].get("call_id")
               in live_calls}
     for key in gone:
         report.withdrawn += 1
-        call_id = existing[key].get("call_id", key)
-        report.changes.append(Change(entity, key, call_id,
-                                     "merged" if key in merged else "withdrawn", detected_at=now))
+        kind = ChangeKind.MERGED if key in merged else ChangeKind.WITHDRAWN
+        report.changes.append(Change(t.entity, key, existing[key].get("call_id", key), kind,
+                                     detected_at=now))
     if inserts:
         conn.execute(table.insert(), inserts)
     for upd in updates:  # one statement per row: rows differ in which columns they set
         values = {k: v for k, v in upd.items() if k != "b_id"}
         conn.execute(table.update().where(table.c.id == upd["b_id"]).values(**values))
-    if gone:
-        for key in gone:
-            extra = {"status": "merged" if key in merged else "withdrawn"} \
-                if entity == "occurrence" else {}
-            conn.execute(table.update().where(table.c.id == key).values(
-                withdrawn=True, last_modified=stamp, **{counter: existing[key][counter] + 1},
-                **extra))
+    for key in gone:
+        extra = {"status": Stored.MERGED.value if key in merged else Stored.WITHDRAWN.value} \
+            if t.entity == "occurrence" else {}
+        conn.execute(table.update().where(table.c.id == key).values(
+            withdrawn=True, last_modified=stamp, **{t.counter: existing[key][t.counter] + 1},
+            **extra))
 
 
 def _bump_for_call_changes(conn: Connection, report: SyncReport, now: datetime) -> None:
     """Events repeat their call's budget: a budget revision is a visible change to them too."""
-    changed = {c.call_id for c in report.changes if c.entity == "call" and c.change == "budget"}
+    changed = {c.call_id for c in report.changes if c.entity == "call"
+               and c.change is ChangeKind.BUDGET}
     if not changed:
         return
     conn.execute(occurrences.update()
@@ -220,12 +176,6 @@ def _bump_for_call_changes(conn: Connection, report: SyncReport, now: datetime) 
                  .where(occurrences.c.kind != "milestone")
                  .where(occurrences.c.withdrawn == sa.false())
                  .values(sequence=occurrences.c.sequence + 1, last_modified=utc_naive(now)))
-
-
-def last_fingerprint(conn: Connection) -> str | None:
-    """The seed fingerprint of the last sync that wrote anything."""
-    found = last_run(conn)
-    return None if found is None else found[0]
 
 
 def last_run(conn: Connection) -> tuple[str, datetime | None] | None:
@@ -237,9 +187,50 @@ def last_run(conn: Connection) -> tuple[str, datetime | None] | None:
     return str(row.fingerprint), row.valid_until
 
 
+def _explain(changes: list[Change], history: Sequence[Change]) -> None:
+    """Date a detected change by the amendment that explains it (its day and source)."""
+    told = {(h.entity_id, h.change): h for h in history}
+    for c in changes:
+        h = told.get((c.entity_id, c.change))
+        if h is not None:
+            c.announced, c.source, c.source_url = h.announced, h.source, h.source_url
+
+
+def _orphans(conn: Connection, live: set[str]) -> list[str]:
+    q = sa.select(calls.c.id).where(calls.c.withdrawn == sa.false()).order_by(calls.c.id)
+    return [r.id for r in conn.execute(q) if r.id not in live]
+
+
+def _record(conn: Connection, report: SyncReport, now: datetime, fingerprint: str,
+            valid_until: datetime | None, history: Sequence[Change], items: int) -> None:
+    key = conn.execute(sync_runs.insert().values(
+        finished_at=utc_naive(now), fingerprint=fingerprint, added=report.added,
+        changed=report.changed, withdrawn=report.withdrawn,
+        valid_until=valid_until)).inserted_primary_key
+    run_id = key[0] if key else None
+    lines = report.changes
+    if report.baseline:  # one line for everything known, then the rule files' own history
+        calls_n = sum(1 for c in report.changes if c.entity == "call")
+        lines = [Change("store", "baseline", "", ChangeKind.BASELINE,
+                        new=f"{calls_n} calls and {items} dates as the rule files give them",
+                        detected_at=now), *history]
+    if lines:
+        conn.execute(revisions.insert(), [{
+            "entity": c.entity, "entity_id": c.entity_id, "call_id": c.call_id,
+            "change": c.change.value, "field": c.field, "old": c.old, "new": c.new,
+            "detected_at": utc_naive(now), "source": c.source, "sync_id": run_id,
+            "announced": c.announced, "source_url": c.source_url,
+        } for c in lines])
+
+
 def sync(store: Store, rules: Sequence[Rule], items: Sequence[Occurrence], now: datetime,
-         fingerprint: str, pause_before_commit: float = 0.0) -> SyncReport:
-    """Apply rules and their occurrences to the store in ONE transaction; write only changes."""
+         fingerprint: str, history: Sequence[Change] = (), orphans: Orphans = "keep") \
+        -> SyncReport:
+    """Apply rules and their occurrences to the store in ONE transaction; write only changes.
+
+    `history` is what the rules' amendments did (for the baseline and to date changes);
+    `orphans` says what to do with stored calls that no rule has any more.
+    """
     report = SyncReport()
     call_rows = {r.id: call_row(r, now.astimezone(r.zone).date()) for r in rules}
     occ_rows = {o.id: occurrence_row(o) for o in items}
@@ -249,39 +240,39 @@ def sync(store: Store, rules: Sequence[Rule], items: Sequence[Occurrence], now: 
     valid_until = utc_naive(min(nexts)) if nexts else None
     try:
         with store.write() as conn:
-            _apply(conn, calls, "call", "revision", CALL_FIELDS, call_rows, now, report)
-            _apply(conn, occurrences, "occurrence", "sequence", OCC_FIELDS, occ_rows, now, report,
-                   frozenset(call_rows))
+            previous = last_run(conn)
+            report.baseline = previous is None
+            report.orphans = _orphans(conn, set(call_rows))
+            if report.orphans and orphans == "refuse":
+                raise UsageError(
+                    f"{len(report.orphans)} call(s) in the store have no rule file any more: "
+                    f"{', '.join(report.orphans[:10])}{' ...' if len(report.orphans) > 10 else ''}"
+                    ". If their files were removed on purpose, run 'tracker sync --prune' to "
+                    "withdraw them; otherwise check the seeds folders (tracker config).")
+            keep = frozenset(report.orphans) if orphans != "prune" else frozenset()
+            _apply(conn, _Table(calls, "call", "revision", CALL_FIELDS), call_rows, now, report,
+                   keep)
+            _apply(conn, _Table(occurrences, "occurrence", "sequence", OCC_FIELDS), occ_rows,
+                   now, report, keep, frozenset(call_rows))
+            flagged = {r.id for r in conn.execute(sa.select(calls.c.id)
+                                                  .where(calls.c.orphaned == sa.true()))}
+            if flagged != set(keep):
+                conn.execute(calls.update().values(orphaned=calls.c.id.in_(sorted(keep))))
             _bump_for_call_changes(conn, report, now)
+            _explain(report.changes, history)
             have = {(r.call_id, r.tag) for r in conn.execute(sa.select(call_tags))}
-            # a withdrawn call keeps its tags, so its tag feeds can announce the cancellations
+            # a withdrawn or kept call keeps its tags, so its tag feeds stay as they were
             tags |= {(c, t) for c, t in have if c not in call_rows}
             if have != tags:
                 conn.execute(call_tags.delete())
                 if tags:
                     conn.execute(call_tags.insert(), [{"call_id": c, "tag": t} for c, t in tags])
-            if report.total == 0 and have == tags and \
-                    last_run(conn) == (fingerprint, valid_until):
+            if report.total == 0 and have == tags and flagged == set(keep) and \
+                    previous == (fingerprint, valid_until):
                 return report  # nothing changed: the transaction commits with no writes
-            key = conn.execute(sync_runs.insert().values(
-                finished_at=utc_naive(now), fingerprint=fingerprint, added=report.added,
-                changed=report.changed, withdrawn=report.withdrawn,
-                valid_until=valid_until)).inserted_primary_key
-            run_id = key[0] if key else None
-            if report.changes:
-                conn.execute(revisions.insert(), [{
-                    "entity": c.entity, "entity_id": c.entity_id, "call_id": c.call_id,
-                    "change": c.change, "field": c.field, "old": c.old, "new": c.new,
-                    "detected_at": utc_naive(now), "source": c.source, "sync_id": run_id,
-                } for c in report.changes])
-            if pause_before_commit:  # fault-injection hook for the crash tests
-                log.warning("test hook: holding the sync transaction open for %ss",
-                            pause_before_commit)
-                _time.sleep(pause_before_commit)
+            _record(conn, report, now, fingerprint, valid_until, history, len(occ_rows))
             report.wrote = True
     except SQLAlchemyError as exc:
         raise StoreError(f"sync failed, nothing was changed: {exc.__class__.__name__}: "
                          f"{getattr(exc, 'orig', exc)}") from None
     return report
-
-

@@ -1,0 +1,206 @@
+"""The only APScheduler module: one process keeps the store, feeds and mail current.
+
+Correctness lives in our tables, not in the job store: each job does "what is due and not yet
+done", so a restart after any downtime catches up exactly once. The jobs only decide *when* to
+look; `Runner.tick(now)` is the whole of the work and takes the clock as an input.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import FrameType
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from tracker import store as db
+from tracker import usecases
+from tracker.calendar import feeds
+from tracker.mail import delivery, queue
+from tracker.mail.transport import Transport
+from tracker.store.state import put_state
+
+log = logging.getLogger("tracker.run")
+Clock = Callable[[], datetime]
+GRACE = 5.0  # seconds a message in flight may take to finish after SIGTERM
+
+
+@dataclass
+class Runner:
+    """The scheduler's work, one method per job; every method takes `now`."""
+
+    store: db.Store
+    seeds: list[Path]
+    calendars: Path
+    base_url: str
+    sender: str
+    transport: Callable[[], Transport]
+    feeds_token: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+    stopping: threading.Event = field(default_factory=threading.Event)
+    sending: Transport | None = None
+
+    def sync(self, now: datetime) -> bool:
+        """Apply rule changes, if any; rebuild the feeds right after a change. A broken rule
+        file keeps the last good state, and is reported (tracker status) until fixed."""
+        fresh = usecases.ensure_synced(self.store, self.seeds, now)
+        if fresh.problem:
+            raise RuntimeError(fresh.problem)
+        report = fresh.report
+        if report is not None and report.wrote:
+            log.info("event=sync added=%d changed=%d withdrawn=%d kept=%d", report.added,
+                     report.changed, report.withdrawn, len(report.orphans))
+            self.feeds(now)
+            return True
+        return False
+
+    def feeds(self, now: datetime) -> bool:  # noqa: ARG002 (every job takes now)
+        """Rebuild the feed files when the store changed since the last build."""
+        token = db.state_token(self.store)
+        if token == self.feeds_token and (self.calendars / "index.json").exists():
+            return False
+        report = feeds.build(self.store, self.calendars, self.base_url)
+        self.feeds_token = token
+        log.info("event=feeds written=%d unchanged=%d folder=%s", len(report.written),
+                 len(report.unchanged), self.calendars)
+        return True
+
+    def mail(self, now: datetime) -> delivery.DrainReport:
+        """Queue due digests and alerts, then drain the outbox (this process holds the lock)."""
+        if self.stopping.is_set():
+            return delivery.DrainReport()
+        queued = queue.queue_due(self.store, now, self.base_url, self.sender)
+        for err in queued.errors:
+            log.error("event=queue-error detail=%r", err)
+        if queued.digests or queued.alerts:
+            log.info("event=queued digests=%d alerts=%d", queued.digests, queued.alerts)
+        self.sending = self.transport()
+        try:
+            sent = queue.send_due(self.store, self.sending, self.sender, now, hold_lock=False,
+                                  stop=self.stopping)
+        finally:
+            self.sending = None
+        if sent.sent or sent.retried or sent.failed:
+            log.info("event=sent sent=%d retried=%d failed=%d via=%r", sent.sent, sent.retried,
+                     sent.failed, sent.where)
+        for err in sent.errors:
+            log.warning("event=send-error detail=%r", err)
+        return sent
+
+    def tick(self, now: datetime) -> None:
+        """Everything that is due at `now`, in order: sync, feeds, mail."""
+        for name, job in (("sync", self.sync), ("feeds", self.feeds), ("mail", self.mail)):
+            self.guarded(name, job, now)
+
+    def guarded(self, name: str, job: Callable[[datetime], object], now: datetime) -> None:
+        """Run one job; an error is logged and recorded, never fatal to the scheduler."""
+        try:
+            job(now)
+            self.errors.pop(name, None)
+        except Exception as exc:
+            self.errors[name] = f"{now:%Y-%m-%d %H:%M:%S}Z {exc.__class__.__name__}: {exc}"
+            log.exception("event=job-error job=%s", name)
+        try:
+            state = {"heartbeat": now.isoformat()}
+            state.update({f"error.{k}": v for k, v in self.errors.items()})
+            if name not in self.errors:
+                state[f"error.{name}"] = ""
+            state[f"last.{name}"] = now.isoformat()
+            put_state(self.store, state, now)
+        except Exception:
+            log.exception("event=state-error")
+
+
+@dataclass
+class Scheduled:
+    """A running APScheduler with our three jobs, and a reporter of their next runs."""
+
+    scheduler: BackgroundScheduler
+    runner: Runner
+    clock: Clock
+    stopping: threading.Event = field(default_factory=threading.Event)
+    reporter: threading.Thread | None = None
+
+    def next_runs(self) -> dict[str, datetime | None]:
+        """Next run time of each job."""
+        return {job.id: job.next_run_time for job in self.scheduler.get_jobs()}
+
+    def record_next_runs(self) -> None:
+        """Write the next run times where `tracker status` can read them."""
+        values = {f"next.{k}": v.isoformat() if v else "" for k, v in self.next_runs().items()}
+        put_state(self.runner.store, values, self.clock())
+
+    def report_loop(self, every: float = 10.0) -> None:
+        """Record next run times now and then (never from inside a job: that can deadlock)."""
+        while not self.stopping.is_set():
+            try:
+                self.record_next_runs()
+            except Exception:
+                log.exception("event=state-error")
+            self.stopping.wait(every)
+
+    def stop(self, grace: float = GRACE) -> None:
+        """Stop taking work; a message in flight gets `grace` seconds to finish, then its
+        connection is cut and it goes back to the queue. Nothing is left 'sending'."""
+        log.info("event=stopping")
+        self.stopping.set()
+        self.runner.stopping.set()
+        if self.reporter is not None:
+            self.reporter.join()
+        waiter = threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True})
+        waiter.start()
+        waiter.join(grace)
+        if waiter.is_alive() and self.runner.sending is not None:
+            log.warning("event=abort-send grace=%ss", grace)
+            self.runner.sending.abort()
+        waiter.join()
+        log.info("event=stopped")
+
+
+def start(runner: Runner, sync_every: timedelta,
+          clock: Clock = lambda: datetime.now(UTC)) -> Scheduled:
+    """Start the jobs: sync every `sync_every`, feeds and mail at the top of every minute."""
+    scheduler = BackgroundScheduler(timezone=UTC, job_defaults={
+        "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
+    scheduled = Scheduled(scheduler, runner, clock)
+
+    def job(name: str, work: Callable[[datetime], object]) -> Callable[[], None]:
+        def run() -> None:
+            runner.guarded(name, work, clock())
+        return run
+
+    first = clock()
+    scheduler.add_job(job("sync", runner.sync), IntervalTrigger(seconds=sync_every.total_seconds(),
+                      timezone=UTC), id="sync", next_run_time=first)
+    scheduler.add_job(job("feeds", runner.feeds), CronTrigger(second=30, timezone=UTC),
+                      id="feeds", next_run_time=first)
+    scheduler.add_job(job("mail", runner.mail), CronTrigger(second=0, timezone=UTC),
+                      id="mail", next_run_time=first)
+    scheduler.start()
+    scheduled.reporter = threading.Thread(target=scheduled.report_loop, name="tracker-status",
+                                          daemon=True)
+    scheduled.reporter.start()
+    log.info("event=started sync_every=%ss", int(sync_every.total_seconds()))
+    return scheduled
+
+
+def run_forever(scheduled: Scheduled) -> None:
+    """Block until SIGTERM or SIGINT, then stop gracefully."""
+    done = threading.Event()
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("event=signal signal=%s", signal.Signals(signum).name)
+        done.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while not done.wait(1.0):
+        pass
+    scheduled.stop()

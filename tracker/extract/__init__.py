@@ -1,0 +1,38 @@
+"""Announcement -> draft rule: dates, deadlines, recurrences, conditions, amounts and names read
+from the prose people receive (en, fr, de, es, it, zh), each with the words it came from.
+
+`draft` reads one call, `to_toml` / `to_json` render it, `against` proposes amendments to an
+existing rule. The phrasings live in one table per language (`lang_*.py`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+from tracker.errors import UsageError
+from tracker.extract.compare import against
+from tracker.extract.find import drafts
+from tracker.extract.model import Draft, Fact
+from tracker.extract.render import to_json, to_toml
+
+__all__ = ["Draft", "Fact", "against", "draft", "drafts", "to_json", "to_toml"]
+
+
+def draft(text: str, *, published: date | None = None, lang: str = "auto",
+          rule_id: str | None = None, call: str | None = None) -> Draft:
+    """The draft of one call of an announcement; `call` picks one (identifier or number)."""
+    found = drafts(text, published=published, lang=lang)
+    chosen = found[0]
+    if call:
+        names = [d.identifiers[0].value if d.identifiers else "" for d in found]
+        hits = [d for d, name in zip(found, names, strict=True) if name.lower() == call.lower()]
+        if call.isdigit() and 1 <= int(call) <= len(found):
+            hits = [found[int(call) - 1]]
+        if not hits:
+            listed = ", ".join(n or str(i + 1) for i, n in enumerate(names))
+            raise UsageError(f"--call {call}: no such call in the announcement; it has: {listed}")
+        chosen = hits[0]
+    if rule_id:
+        chosen = dataclasses.replace(chosen, id=rule_id)
+    return chosen

@@ -1,0 +1,70 @@
+"""Typed domain objects, no I/O: rules as parsed (`rules`), the occurrences they expand into with
+their filters and history (`occurrences`), and subscriptions (`subscriptions`)."""
+
+from __future__ import annotations
+
+from tracker.models.occurrences import (
+    Change,
+    ChangeKind,
+    Filter,
+    Kind,
+    Occurrence,
+    Revision,
+    Status,
+    expected_overdue,
+    moment_label,
+)
+from tracker.models.rules import (
+    Action,
+    Amendment,
+    Budget,
+    BudgetPart,
+    BusinessDays,
+    CutoffDate,
+    Cutoffs,
+    Evidence,
+    FuzzyDate,
+    Milestone,
+    Precision,
+    Recurrence,
+    Rule,
+    RuleType,
+    Source,
+    Submission,
+    TimeBasis,
+    money,
+)
+from tracker.models.subscriptions import Every, OutboxState, Subscription
+
+__all__ = [
+    "Action",
+    "Amendment",
+    "Budget",
+    "BudgetPart",
+    "BusinessDays",
+    "Change",
+    "ChangeKind",
+    "CutoffDate",
+    "Cutoffs",
+    "Every",
+    "Evidence",
+    "Filter",
+    "FuzzyDate",
+    "Kind",
+    "Milestone",
+    "Occurrence",
+    "OutboxState",
+    "Precision",
+    "Recurrence",
+    "Revision",
+    "Rule",
+    "RuleType",
+    "Source",
+    "Status",
+    "Submission",
+    "Subscription",
+    "TimeBasis",
+    "expected_overdue",
+    "moment_label",
+    "money",
+]

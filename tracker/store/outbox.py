@@ -1,0 +1,210 @@
+"""The outbox: each message queued once per (subscriber, period), claimed by one sender, settled.
+
+A sent message's body is not kept (it held a working unsubscribe link); its subject and
+Message-ID stay as the record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from tracker.models import OutboxState
+from tracker.store.engine import Store
+from tracker.store.schema import (
+    from_utc_naive,
+    outbox,
+    subscribers,
+    unsubscribe_tokens,
+    utc_naive,
+)
+from tracker.store.subscribers import token_hash
+
+PENDING, SENDING, SENT, FAILED = (OutboxState.PENDING, OutboxState.SENDING, OutboxState.SENT,
+                                  OutboxState.FAILED)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return None if value is None else from_utc_naive(value)
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A message ready to be queued: rendered bytes, fixed Message-ID, its period key."""
+
+    subscriber_id: int
+    key: str
+    kind: str  # "digest" | "alert"
+    recipient: str
+    subject: str
+    message_id: str
+    payload: bytes
+    due_at: datetime
+    token: str
+    period: str = ""  # for a digest: the subscriber's new last_period
+    revision_mark: int | None = None  # for a digest: the newest change it could tell
+
+
+def outbox_keys(store: Store, subscriber_id: int, prefix: str = "") -> set[str]:
+    """Keys already queued for a subscriber."""
+    q = sa.select(outbox.c.key).where(outbox.c.subscriber_id == subscriber_id)
+    if prefix:
+        q = q.where(outbox.c.key.startswith(prefix))
+    with store.read() as conn:
+        return {r.key for r in conn.execute(q)}
+
+
+def enqueue(store: Store, item: Queued, now: datetime) -> bool:
+    """Insert one outbox row (and its token, and the digest bookkeeping) atomically.
+
+    The unique (subscriber, key) constraint makes a second attempt a no-op: False.
+    """
+    stamp = utc_naive(now)
+    try:
+        with store.write() as conn:
+            conn.execute(outbox.insert().values(
+                subscriber_id=item.subscriber_id, key=item.key, kind=item.kind, state=PENDING,
+                attempts=0, next_attempt_at=stamp, last_error="", message_id=item.message_id,
+                recipient=item.recipient, subject=item.subject, payload=item.payload,
+                due_at=utc_naive(item.due_at), created_at=stamp))
+            conn.execute(unsubscribe_tokens.insert().values(
+                token_hash=token_hash(item.token), subscriber_id=item.subscriber_id,
+                created_at=stamp))
+            if item.kind == "digest":
+                conn.execute(subscribers.update()
+                             .where(subscribers.c.id == item.subscriber_id)
+                             .values(last_digest_at=stamp, last_period=item.period,
+                                     last_revision_id=item.revision_mark))
+    except IntegrityError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """One queued message."""
+
+    id: int
+    subscriber_id: int
+    key: str
+    kind: str
+    state: OutboxState
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str
+    message_id: str
+    recipient: str
+    subject: str
+    payload: bytes
+    due_at: datetime
+    created_at: datetime
+    sent_at: datetime | None
+
+
+def _row(r: sa.Row[tuple[object, ...]]) -> OutboxRow:
+    m = r._mapping
+    return OutboxRow(m["id"], m["subscriber_id"], m["key"], m["kind"], OutboxState(m["state"]),
+                     m["attempts"], from_utc_naive(m["next_attempt_at"]), m["last_error"],
+                     m["message_id"], m["recipient"], m["subject"], bytes(m["payload"]),
+                     from_utc_naive(m["due_at"]), from_utc_naive(m["created_at"]),
+                     _aware(m["sent_at"]))
+
+
+def mark_period(store: Store, subscriber_id: int, key: str) -> None:
+    """A period with nothing to say: done, with no mail; its changes wait for the next one."""
+    with store.write() as conn:
+        conn.execute(subscribers.update().where(subscribers.c.id == subscriber_id)
+                     .values(last_period=key))
+
+
+def release_stale(store: Store) -> int:
+    """Put rows left 'sending' by a crash back to 'pending' (call only under the sender lock)."""
+    with store.write() as conn:
+        return int(conn.execute(outbox.update().where(outbox.c.state == SENDING)
+                                .values(state=PENDING, claimed_at=None)).rowcount)
+
+
+def drop_unsubscribed(store: Store) -> int:
+    """Unsent mail of addresses that unsubscribed after it was queued: never send it."""
+    gone = sa.select(subscribers.c.id).where(subscribers.c.active == sa.false())
+    with store.write() as conn:
+        return int(conn.execute(outbox.update().where(outbox.c.state == PENDING)
+                                .where(outbox.c.subscriber_id.in_(gone))
+                                .values(state=FAILED, claimed_at=None,
+                                        last_error="not sent: the address unsubscribed"))
+                   .rowcount)
+
+
+def due_messages(store: Store, now: datetime, limit: int = 500) -> list[OutboxRow]:
+    """Pending rows whose next attempt time has come, oldest first."""
+    q = (sa.select(outbox).where(outbox.c.state == PENDING)
+         .where(outbox.c.next_attempt_at <= utc_naive(now))
+         .order_by(outbox.c.id).limit(limit))
+    with store.read() as conn:
+        return [_row(r) for r in conn.execute(q)]
+
+
+def claim(store: Store, row_id: int, now: datetime) -> bool:
+    """pending -> sending, for exactly one claimer."""
+    with store.write() as conn:
+        result = conn.execute(outbox.update().where(outbox.c.id == row_id)
+                              .where(outbox.c.state == PENDING)
+                              .values(state=SENDING, claimed_at=utc_naive(now),
+                                      attempts=outbox.c.attempts + 1))
+        return bool(result.rowcount)
+
+
+def settle(store: Store, row_id: int, state: OutboxState, now: datetime, error: str = "",
+           next_attempt: datetime | None = None) -> None:
+    """Record the outcome of an attempt: sent, failed, or pending again at `next_attempt`."""
+    values: dict[str, object] = {"state": state, "last_error": error[:2000], "claimed_at": None}
+    if state == SENT:
+        values["sent_at"] = utc_naive(now)
+        values["payload"] = b""  # its unsubscribe link must not outlive the mail
+    if next_attempt is not None:
+        values["next_attempt_at"] = utc_naive(next_attempt)
+    with store.write() as conn:
+        conn.execute(outbox.update().where(outbox.c.id == row_id).values(**values))
+
+
+def postpone(store: Store, row_ids: Sequence[int], error: str, when: datetime) -> None:
+    """Pending rows that could not even be tried (server down): count the attempt, retry later."""
+    if not row_ids:
+        return
+    with store.write() as conn:
+        conn.execute(outbox.update().where(outbox.c.id.in_(row_ids))
+                     .where(outbox.c.state == PENDING)
+                     .values(attempts=outbox.c.attempts + 1, last_error=error[:2000],
+                             next_attempt_at=utc_naive(when)))
+
+
+def list_outbox(store: Store, states: Sequence[OutboxState] = (), limit: int = 200) \
+        -> list[OutboxRow]:
+    """Outbox rows, newest first."""
+    q = sa.select(outbox).order_by(outbox.c.id.desc()).limit(limit)
+    if states:
+        q = q.where(outbox.c.state.in_(states))
+    with store.read() as conn:
+        return [_row(r) for r in conn.execute(q)]
+
+
+def outbox_counts(store: Store) -> dict[OutboxState, int]:
+    """How many rows in each state."""
+    q = sa.select(outbox.c.state, sa.func.count()).group_by(outbox.c.state)
+    with store.read() as conn:
+        found = {OutboxState(s): int(n) for s, n in conn.execute(q)}
+    return {s: found.get(s, 0) for s in (PENDING, SENDING, SENT, FAILED)}
+
+
+def requeue(store: Store, row_ids: Sequence[int], now: datetime) -> int:
+    """Failed rows back to pending, to be sent at the next drain (same Message-ID)."""
+    q = outbox.update().where(outbox.c.state == FAILED)
+    if row_ids:
+        q = q.where(outbox.c.id.in_(list(row_ids)))
+    with store.write() as conn:
+        return int(conn.execute(q.values(state=PENDING, next_attempt_at=utc_naive(now),
+                                         last_error="")).rowcount)
