@@ -136,3 +136,25 @@ def test_bundled_snapshot_is_valid_and_lists_real_upcoming_topics() -> None:
     assert listed.exit_code == 0, listed.output
     assert "HORIZON-MSCA-2027-COFUND-01-01" in listed.stdout or \
         "horizon-msca-2027-cofund-01-01" in listed.stdout
+
+
+def test_register_runs_the_after_import_hook_into_the_default_folder() -> None:
+    seen: list[bool] = []
+    app = typer.Typer()
+
+    @app.callback()
+    def root() -> None:
+        """Test root."""
+
+    register(app, after_import=lambda _ctx: seen.append(Path("data/ftportal").is_dir()),
+             default_folder=lambda _ctx, kind: Path("data") / kind)
+    result = CliRunner().invoke(app, ["import", "ftportal", str(DATA / "topics.json")])
+    assert result.exit_code == 0, result.output
+    assert seen == [True]
+    assert len(list(Path("data/ftportal").glob("*.toml"))) == 52
+
+
+def test_every_import_command_has_help_with_an_example() -> None:
+    for kind in ("ftportal", "grantsgov"):
+        shown = importer(kind, "--help")
+        assert shown.exit_code == 0 and "Example: tracker import " + kind in shown.stdout

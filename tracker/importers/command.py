@@ -22,6 +22,7 @@ from tracker.importers.sources import STATUSES, ImportSource, store, summary
 from tracker.importers.write import scope_name, when_of
 
 AfterImport = Callable[[typer.Context], None]
+FolderOf = Callable[[typer.Context, str], Path]
 Out = Annotated[Path | None, typer.Option(
     "--out", help="Folder for the rule files (default: imported/<source> here).")]
 Fetch = Annotated[bool, typer.Option("--fetch", help="Read the live portal instead of files.")]
@@ -82,8 +83,10 @@ def _retrieved(text: str | None, files: list[Path]) -> datetime:
 
 
 def _report(ctx: typer.Context, kind: str, result: ParseResult, source: ImportSource,
-            scope: str, out: Path | None, after: AfterImport | None) -> None:
-    folder = out or Path("imported") / kind
+            scope: str, out: Path | None, hooks: tuple[AfterImport | None, FolderOf | None]) \
+        -> None:
+    after, folder_of = hooks
+    folder = out or (folder_of(ctx, kind) if folder_of else Path("imported") / kind)
     today = datetime.now(UTC).date()
     written = store(result, folder, kind=kind, scope=scope, filt=source.filter, today=today)
     chosen = {c.identifier for c in result.calls if source.filter.matches(c, today)}
@@ -109,8 +112,14 @@ def _run(fn: Callable[[], None]) -> None:
         raise typer.Exit(exc.exit_code) from None
 
 
-def register(app: typer.Typer, after_import: AfterImport | None = None) -> None:
-    """Add the `import` command group to `app`; `after_import(ctx)` runs after writing."""
+def register(app: typer.Typer, after_import: AfterImport | None = None,
+             default_folder: FolderOf | None = None) -> None:
+    """Add `tracker import` to `app`; `after_import(ctx)` runs after writing (the sync).
+
+    `default_folder(ctx, kind)` gives the folder when --out is not given (default:
+    imported/<kind> in the current folder).
+    """
+    hooks = (after_import, default_folder)
     group = typer.Typer(help="Import calls from funding portals into rule files.",
                         no_args_is_help=True)
 
@@ -151,7 +160,7 @@ def register(app: typer.Typer, after_import: AfterImport | None = None) -> None:
                     part.skipped[:0] = broken
                     result.extend(part)
                 scope = scope_name("files", source.filter.pairs())
-            _report(ctx, "ftportal", result, source, scope, out, after_import)
+            _report(ctx, "ftportal", result, source, scope, out, hooks)
         _run(go)
 
     @group.command("grantsgov")
@@ -206,7 +215,7 @@ def register(app: typer.Typer, after_import: AfterImport | None = None) -> None:
                 result.calls = [c for c in result.calls if c.status_hint in wanted]
             plain = ImportSource("cli", "grantsgov", (), source.keyword, filt_status,
                                  source.call_id, source.agency)
-            _report(ctx, "grantsgov", result, plain, scope, out, after_import)
+            _report(ctx, "grantsgov", result, plain, scope, out, hooks)
         _run(go)
 
     app.add_typer(group, name="import")
