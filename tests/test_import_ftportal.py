@@ -114,6 +114,11 @@ def test_status_comes_from_the_dates_not_the_portal_code() -> None:
     assert CALLS["HORIZON-CL6-2026-04-GOVERNANCE-01"].status(date(2026, 11, 25)) == "open"
 
 
+def test_announced_is_the_earlier_of_opening_and_first_reading() -> None:
+    assert CALLS["HORIZON-CL6-2026-04-GOVERNANCE-01"].announced == date(2026, 8, 25)  # opened
+    assert CALLS["HORIZON-MSCA-2027-COFUND-01-01"].announced == date(2026, 11, 25)  # read
+
+
 def test_broken_record_is_reported_by_identifier_and_the_rest_import() -> None:
     rows = raw_records()
     rows[3]["metadata"]["deadlineDate"] = ["2027-03-1"]  # cut mid-string

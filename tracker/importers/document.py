@@ -134,6 +134,8 @@ def merge_history(new: dict[str, Any], old: Mapping[str, Any] | None, announced:
     merged["opens"] = new["opens"] if new["opens"] is None or new["opens"] <= first \
         else old.get("opens")
     merged["amendments"] = amendments or None
+    if old.get("announced") and new.get("announced"):
+        merged["announced"] = min(old["announced"], new["announced"])  # known since, not later
     return merged, changes
 
 

@@ -238,6 +238,8 @@ def map_record(record: Mapping[str, Any], retrieved: datetime) -> tuple[Imported
         identifiers=_unique([identifier, call_id]), funder="European Union",
         programmes=(programme,) if programme else (), tags=tuple(t for t in tags if t),
         keywords=_unique(keywords + _all(meta, "tags")), summary=" ".join(summary),
+        # no publication date in the record: it was public by its opening and by our reading
+        announced=min(opens, retrieved.date()) if opens else retrieved.date(),
         opens=opens, deadlines=tuple(deadlines), submission=submission,
         time_basis=(TimeBasis.STATED if any(d.at for d in deadlines) else TimeBasis.CONVENTION),
         budget=amount, budget_parts=tuple(parts),
