@@ -10,7 +10,6 @@ import argparse
 import copy
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -57,18 +56,21 @@ def vary(records: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
 
 
 def timed(label: str, argv: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Run one step in a child process: wall seconds and the child's peak RSS in MB."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    start = time.perf_counter()
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if done.returncode:
-        print(done.stdout, done.stderr, file=sys.stderr)
-        raise SystemExit(f"{label} failed ({done.returncode})")
-    last = (done.stdout.strip().splitlines() or [""])[-1]
-    # ru_maxrss is the largest child so far: report it only when this step raised it
-    rss = peak / 1024 if peak > before else float("nan")
+    """Run one step in a child process: wall seconds and that child's peak RSS in MB."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        child = subprocess.Popen(argv, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if child.returncode:
+        print(stdout, stderr[-3000:], file=sys.stderr)
+        raise SystemExit(f"{label} failed ({child.returncode})")
+    last = (stdout.strip().splitlines() or [""])[-1]
+    rss = usage.ru_maxrss / 1024  # KiB on Linux
     print(f"{label:<38} {wall:7.1f} s  peak RSS {rss:7.0f} MB   {last[:70]}")
     return wall, rss
 

@@ -193,6 +193,9 @@ def register(app: typer.Typer, after_import: AfterImport | None = None,
                                   _statuses("grantsgov", status), tuple(call_id or ()),
                                   tuple(agency or ()), close_times=times)
             filt_status = tuple(s for s in source.status if s not in ("forecasted", "posted"))
+            plain = ImportSource("cli", "grantsgov", (), source.keyword, filt_status,
+                                 source.call_id, source.agency)
+            today = datetime.now(UTC).date()
             if fetch:
                 bar = _Bar("Fetching opportunities")
                 try:
@@ -205,16 +208,15 @@ def register(app: typer.Typer, after_import: AfterImport | None = None,
             else:
                 if extract is None:
                     raise UsageError("give the XML extract, or --fetch to read the API")
-                result = grantsgov.parse_extract(extract, _retrieved(retrieved, [extract]),
-                                                 times)
+                result = grantsgov.parse_extract(
+                    extract, _retrieved(retrieved, [extract]), times,
+                    lambda c: plain.filter.matches(c, today))  # keep only what is written
                 scope = scope_name("files", source.filter.pairs())
             # forecasted/posted are kinds of record, not date statuses: filter them here
             kinds = {"forecasted": "forecast", "posted": "synopsis"}
             wanted = {kinds[s] for s in source.status if s in kinds}
             if wanted:
                 result.calls = [c for c in result.calls if c.status_hint in wanted]
-            plain = ImportSource("cli", "grantsgov", (), source.keyword, filt_status,
-                                 source.call_id, source.agency)
             _report(ctx, "grantsgov", result, plain, scope, out, hooks)
         _run(go)
 

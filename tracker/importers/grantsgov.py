@@ -8,7 +8,7 @@ agency (`CloseTimes`, default 17:00 America/New_York, the earlier of the usual 5
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -209,15 +209,20 @@ def _rank(kind: str, fields: Record) -> tuple[bool, str]:
     return kind == "synopsis", (updated or date.min).isoformat()
 
 
-def parse_extract(path: Path, retrieved: datetime, close_times: CloseTimes = CloseTimes()) \
-        -> ParseResult:
+def parse_extract(path: Path, retrieved: datetime, close_times: CloseTimes = CloseTimes(),
+                  wanted: Callable[[ImportedCall], bool] | None = None) -> ParseResult:
     """Stream the whole extract: one call per opportunity (the synopsis over its forecast)."""
-    return collect(iter_extract(path), retrieved, close_times)
+    return collect(iter_extract(path), retrieved, close_times, wanted)
 
 
 def collect(records: Iterable[tuple[str, Record]], retrieved: datetime,
-            close_times: CloseTimes = CloseTimes()) -> ParseResult:
-    """Map every record, reporting broken ones; one call per opportunity id."""
+            close_times: CloseTimes = CloseTimes(),
+            wanted: Callable[[ImportedCall], bool] | None = None) -> ParseResult:
+    """Map every record, reporting broken ones; one call per opportunity id.
+
+    Calls `wanted` rejects are not kept (only their rule ids): a filtered import of a large
+    extract holds just the calls it writes.
+    """
     result = ParseResult()
     best: dict[str, tuple[tuple[bool, str], ImportedCall]] = {}
     for i, (kind, fields) in enumerate(records, start=1):
@@ -227,6 +232,9 @@ def collect(records: Iterable[tuple[str, Record]], retrieved: datetime,
             rank = _rank(kind, fields)
         except RecordError as exc:
             result.skipped.append(Skipped(name, str(exc)))
+            continue
+        if wanted is not None and not wanted(call):
+            result.passed_over.add(call.rule_id)
             continue
         key = _get(fields, "OpportunityID") or call.rule_id
         if key in best:

@@ -15,7 +15,7 @@ class TimeBasis(StrEnum):
     ASSUMED = "assumed"  # not in the data: a configured default
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Deadline:
     """One cut-off of an imported call; `at` is set only when the record states the hour."""
 
@@ -26,7 +26,7 @@ class Deadline:
     tentative: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Expected:
     """An estimated event of a forecast (award, posting) at its precision: a day or a year."""
 
@@ -36,7 +36,7 @@ class Expected:
     tentative: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BudgetLine:
     """One share of a call's budget (a year, a type of action), amount in the call's currency."""
 
@@ -45,7 +45,7 @@ class BudgetLine:
     note: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ImportedCall:
     """One call or topic as read from a portal record, ready to be written as a rule."""
 
@@ -110,6 +110,8 @@ class ParseResult:
     skipped: list[Skipped] = field(default_factory=list)
     warnings: list[Skipped] = field(default_factory=list)
     duplicates: int = 0
+    passed_over: set[str] = field(default_factory=set)  # rule ids left out by a filter early
+
 
     def extend(self, other: ParseResult) -> None:
         """Add another result's calls, skips and warnings to this one."""
@@ -117,6 +119,7 @@ class ParseResult:
         self.skipped.extend(other.skipped)
         self.warnings.extend(other.warnings)
         self.duplicates += other.duplicates
+        self.passed_over |= other.passed_over
 
 
 @dataclass(frozen=True)

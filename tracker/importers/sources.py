@@ -161,6 +161,7 @@ def store(result: ParseResult, folder: Path, *, kind: str, scope: str, filt: Imp
     names = {c.rule_id for c in chosen}
     keep = [slug(s.identifier) for s in result.skipped]
     keep += [c.rule_id for c in result.calls if c.rule_id not in names]
+    keep += sorted(result.passed_over - names)
     return write_calls(chosen, folder, source=kind, scope=scope, today=today, keep=keep)
 
 
