@@ -47,7 +47,9 @@ def digest_figures(b: Bench, s: Section, small: int, large: int, target: int) ->
     t1, _, _, _ = _queue_run(b, small)
     t2, loop, peak, said = _queue_run(b, large)
     per = (t2 - t1) / (large - small)
-    fixed = t1 - small * per
+    if per <= 0:  # too few subscribers to tell the per-subscriber cost from the noise
+        per = t2 / large
+    fixed = max(0.0, t1 - small * per)
     est = fixed + target * per
     per_bare = loop / large
     est_bare = per_bare * target
