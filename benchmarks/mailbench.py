@@ -88,9 +88,15 @@ def queue_messages(url: str, count: int, payload: bytes) -> None:
 
 
 def _payload(url: str) -> bytes:
+    """A typical queued message: the digest of median size (a 'follow everything' digest
+    with thousands of lines would measure the wire, not the sender)."""
     engine = sa.create_engine(url)
     with engine.connect() as conn:
-        found = conn.execute(sa.select(outbox.c.payload).order_by(outbox.c.id).limit(1)).first()
+        sizes = sa.func.length(outbox.c.payload)
+        count = conn.execute(sa.select(sa.func.count()).select_from(outbox)
+                             .where(outbox.c.kind == "digest")).scalar() or 0
+        found = conn.execute(sa.select(outbox.c.payload).where(outbox.c.kind == "digest")
+                             .order_by(sizes, outbox.c.id).offset(count // 2).limit(1)).first()
     engine.dispose()
     return bytes(found[0]) if found else b"Subject: bench\r\n\r\n" + b"x" * 8000 + b"\r\n"
 
