@@ -281,6 +281,13 @@ def load_settings(config: Path | None = None, env: Mapping[str, str] | None = No
     for name, raw in (overrides or {}).items():
         if raw is not None:
             put(name, raw, "option", cwd)
+    if values["imports"]:
+        from tracker.importers.sources import parse_sources
+
+        try:
+            parse_sources(values["imports"])
+        except ConfigError as exc:
+            problems.extend(f"{origins['imports']}: {line}" for line in str(exc).splitlines())
     if problems:
         raise ConfigError("\n".join(problems) if len(problems) == 1 else
                           f"{len(problems)} problems in the settings:\n  " + "\n  ".join(problems))

@@ -23,9 +23,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 from tracker import store as db
 from tracker import usecases
 from tracker.calendar import feeds
+from tracker.importers.sources import Fetcher, ImportSource
 from tracker.mail import delivery, queue
 from tracker.mail.transport import Transport
-from tracker.store.state import put_state
+from tracker.store.state import get_state, put_state
 
 log = logging.getLogger("tracker.run")
 Clock = Callable[[], datetime]
@@ -46,6 +47,9 @@ class Runner:
     errors: dict[str, str] = field(default_factory=dict)
     stopping: threading.Event = field(default_factory=threading.Event)
     sending: Transport | None = None
+    sources: list[ImportSource] = field(default_factory=list)
+    imported: Path = Path("imported")
+    fetcher: Fetcher | None = None
 
     def sync(self, now: datetime) -> bool:
         """Apply rule changes, if any; rebuild the feeds right after a change. A broken rule
@@ -94,9 +98,36 @@ class Runner:
             log.warning("event=send-error detail=%r", err)
         return sent
 
+    def imports(self, now: datetime) -> int:
+        """Run each import source whose time has come (default daily); a failing portal keeps
+        the last good data. Records each source's result for `tracker status`."""
+        done = get_state(self.store)
+        ran = 0
+        for source in self.sources:
+            last = done.get(f"import.{source.name}.finished", ("", now))[0]
+            due = source.next_run(datetime.fromisoformat(last) if last else None)
+            if self.stopping.is_set() or (due is not None and due > now):
+                continue
+            from tracker.importers import live_fetcher, run_source
+
+            report = run_source(source, source.folder_in(self.imported), now,
+                                self.fetcher or live_fetcher())
+            ran += 1
+            nxt = source.next_run(report.finished)
+            put_state(self.store, {
+                f"import.{source.name}": f"{'ok' if report.ok else 'FAILED'}: {report.message}",
+                f"import.{source.name}.finished": report.finished.isoformat(),
+                f"next.import-{source.name}": nxt.isoformat() if nxt else ""}, now)
+            log.info("event=import source=%s ok=%s detail=%r", source.name, report.ok,
+                     report.message)
+            if report.ok and report.written and report.written.touched:
+                self.sync(now)
+        return ran
+
     def tick(self, now: datetime) -> None:
-        """Everything that is due at `now`, in order: sync, feeds, mail."""
-        for name, job in (("sync", self.sync), ("feeds", self.feeds), ("mail", self.mail)):
+        """Everything that is due at `now`, in order: imports, sync, feeds, mail."""
+        for name, job in (("imports", self.imports), ("sync", self.sync), ("feeds", self.feeds),
+                          ("mail", self.mail)):
             self.guarded(name, job, now)
 
     def guarded(self, name: str, job: Callable[[datetime], object], now: datetime) -> None:
@@ -183,6 +214,9 @@ def start(runner: Runner, sync_every: timedelta,
                       id="feeds", next_run_time=first)
     scheduler.add_job(job("mail", runner.mail), CronTrigger(second=0, timezone=UTC),
                       id="mail", next_run_time=first)
+    if runner.sources:
+        scheduler.add_job(job("imports", runner.imports), CronTrigger(second=15, timezone=UTC),
+                          id="imports", next_run_time=first)
     scheduler.start()
     scheduled.reporter = threading.Thread(target=scheduled.report_loop, name="tracker-status",
                                           daemon=True)

@@ -238,6 +238,25 @@ def status(store: db.Store, now: datetime) -> StatusReport:
                         get_state(store), outbox.outbox_counts(store), errors, orphaned)
 
 
+def snapshots(paths: Sequence[Path]) -> list[tuple[str, int, str]]:
+    """Bundled portal snapshots in use: (folder name, rule files, day read), for a notice."""
+    from tracker.rules import rule_files
+
+    found: dict[str, list[Path]] = {}
+    for f in rule_files(paths):
+        if f.parent.name.endswith("-snapshot"):
+            found.setdefault(f.parent.name, []).append(f)
+    out = []
+    for name, files in sorted(found.items()):
+        import re
+
+        found_day = re.search(r"retrieved = (\d{4}-\d{2}-\d{2})",
+                              files[0].read_text(encoding="utf-8"))
+        day = found_day.group(1) if found_day else "an unknown day"
+        out.append((name, len(files), day))
+    return out
+
+
 def titles(store: db.Store) -> dict[str, tuple[str, str]]:
     """Every call's and date's (title, zone) by id, for history lines."""
     out = {c.id: (c.title, "") for c in db.load_calls(store).values()}

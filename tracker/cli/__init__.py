@@ -155,7 +155,21 @@ def main() -> None:
 
 from tracker.cli import lists, mailing, service, setup  # noqa: E402  (they register commands)
 from tracker.extract.command import register as _register_extract  # noqa: E402
+from tracker.importers.command import register as _register_imports  # noqa: E402
+
+
+def _after_import(ctx: typer.Context) -> None:
+    """An import is a sync: its changes reach the store (and history) at once."""
+    from tracker import usecases
+
+    settings = settings_of(ctx)
+    report = usecases.sync(open_store(settings), settings.seeds, datetime.now(UTC))
+    typer.echo(f"Synced: {report.added} added, {report.changed} changed, "
+               f"{report.withdrawn} withdrawn.")
+
 
 _register_extract(app)
+_register_imports(app, after_import=_after_import,
+                  default_folder=lambda ctx, kind: settings_of(ctx).imported / kind)
 
 __all__ = ["app", "lists", "mailing", "main", "service", "setup"]

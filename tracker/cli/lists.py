@@ -108,6 +108,11 @@ def deadlines(
         typer.echo(views.deadlines_table(items, now))
     else:
         typer.echo(_nothing(everything, None, filtered))
+    if fmt is Format.table:
+        for name, count, day in usecases.snapshots(settings.seeds):
+            source = name.removesuffix("-snapshot")
+            typer.echo(f"Includes {count} calls from the bundled {source} snapshot read on "
+                       f"{day}: refresh with 'tracker import {source} --fetch'.", err=True)
 
 
 @command("calls", "tracker calls --as-of 2025-01-15 --format json")

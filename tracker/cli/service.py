@@ -95,8 +95,12 @@ def run(
     base = mail_base_url(settings, allow_loopback)
     store = open_store(settings)
     with store.exclusive("tracker run", wait=5.0):
+        from tracker.importers import parse_sources
+
         runner = daemon.Runner(store, list(settings.seeds), settings.calendars, base,
-                               settings.mail_from, lambda: transport(settings))
+                               settings.mail_from, lambda: transport(settings),
+                               sources=parse_sources(settings.imports),
+                               imported=settings.imported)
         scheduled = daemon.start(runner, every)
         if serve_http:
             from tracker.web.app import make_app

@@ -228,6 +228,11 @@ def status_text(s: StatusReport) -> str:
     for job, err in sorted((k.removeprefix("error."), v) for k, (v, _) in s.state.items()
                            if k.startswith("error.") and v):
         lines.append(f"job error:  {job}: {err}")
+    for key, (value, _) in sorted(s.state.items()):
+        if key.startswith("import.") and not key.endswith(".finished"):
+            nxt = s.state.get(f"next.import-{key.removeprefix('import.')}", ("", None))[0]
+            lines.append(f"import:     {key.removeprefix('import.')}: {value}"
+                         + (f" (next {nxt[:16]}Z)" if nxt else ""))
     if s.orphaned:
         lines.append(f"kept:       {len(s.orphaned)} call(s) have no rule file any more "
                      f"({', '.join(s.orphaned[:5])}); 'tracker sync --prune' withdraws them")

@@ -18,16 +18,22 @@ def _tomls(folder: Path) -> Iterator[Path]:
     return (f for f in folder.rglob("*.toml") if f.is_file())
 
 
+SNAPSHOT = "-snapshot"  # a shipped copy of a portal, given up once it is imported live
+
+
 def rule_files(paths: Sequence[Path]) -> list[Path]:
     """Every *.toml rule file under the given files or folders, in a stable order (override
-    files are read with the rule they override)."""
+    files are read with the rule they override). A folder `<source>-snapshot` is left out when
+    a folder `<source>` of rule files (a live import of that portal) is read too."""
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
             out.extend(sorted(f for f in _tomls(p) if not f.name.endswith(OVERRIDE)))
         else:
             out.append(p)
-    return out
+    live = {f.parent.name for f in out if not f.parent.name.endswith(SNAPSHOT)}
+    return [f for f in out if not (f.parent.name.endswith(SNAPSHOT)
+                                   and f.parent.name.removesuffix(SNAPSHOT) in live)]
 
 
 def override_of(path: Path) -> Path:
