@@ -95,7 +95,7 @@ def test_bad_input_exits_non_zero_with_one_line(tmp_path: Path) -> None:
     assert missing.exit_code == 3 and "no outbox message 999" in missing.stderr
 
 
-def test_a_typo_in_the_smtp_url_is_an_error_at_start(tmp_path: Path) -> None:
+def test_a_typo_in_the_smtp_url_is_an_error_at_start() -> None:
     result = tracker("config", env={"TRACKER_SMTP_URL": "smtp://h:25?startls=true"})
     assert result.exit_code == 2
     assert "did you mean 'starttls'" in result.stderr and "Traceback" not in result.output
