@@ -80,8 +80,6 @@ def test_sync_still_refuses_a_broken_file_and_keeps_the_store(broken: Path,
         store.close()
 
 
-@pytest.mark.xfail(strict=True, reason="calls and show read the rule files directly; the lead "
-                   "decides whether they fall back to the store (see the report)")
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("command", [["calls"], ["show", "ai-factories"]])
 def test_calls_and_show_fall_back_to_the_last_good_state(broken: Path, db_url: str,

@@ -78,3 +78,36 @@ def test_failing_source_keeps_the_last_good_data_and_withdraws_nothing(tmp_path:
         empty = run_source(source, tmp_path, NOW, live_fetcher(ftportal_url=url, retry=FAST))
     assert not empty.ok and "returned no calls" in empty.message
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_the_daemon_runs_a_due_source_syncs_and_reports_it(tmp_path: Path) -> None:
+    from tracker import daemon
+    from tracker import store as db
+    from tracker.cli.views import status_text
+    from tracker.mail.transport import transport_for
+    from tracker.store.state import get_state
+    from tracker.usecases import status
+
+    sources = parse_sources({"cbe": {"source": "ftportal", "call_id": "HORIZON-JU-CBE-2026",
+                                     "status": "open,closed"}})
+    store = db.open_store(f"sqlite:///{tmp_path / 't.db'}")
+    imported = tmp_path / "imported"
+    seeds = imported / "ftportal"
+    with serve(FtPortal(records())) as url:
+        runner = daemon.Runner(store, [imported], tmp_path / "cal", "https://g.example",
+                               "t@g.example", lambda: transport_for("", tmp_path / "mail"),
+                               sources=sources, imported=imported,
+                               fetcher=live_fetcher(ftportal_url=url, retry=FAST))
+        assert runner.imports(NOW) == 1
+        assert runner.imports(NOW + timedelta(hours=1)) == 0  # daily: not due again yet
+    assert len(list(seeds.glob("*.toml"))) == 5
+    assert len(db.load_calls(store)) == 5  # an import is followed by a sync
+    state = get_state(store)
+    assert state["import.cbe"][0].startswith("ok: ftportal: 5 new")
+    shown = status_text(status(store, NOW))
+    assert "import:     cbe: ok: ftportal: 5 new" in shown and "(next 2026-11-26" in shown
+    with serve(FtPortal(records(), down=True)) as url:  # the portal is down a day later
+        runner.fetcher = live_fetcher(ftportal_url=url, retry=FAST)
+        assert runner.imports(NOW + timedelta(days=1, minutes=1)) == 1
+    assert get_state(store)["import.cbe"][0].startswith("FAILED: failed, last good data kept")
+    assert len(list(seeds.glob("*.toml"))) == 5

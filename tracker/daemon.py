@@ -110,8 +110,9 @@ class Runner:
                 continue
             from tracker.importers import live_fetcher, run_source
 
-            report = run_source(source, source.folder_in(self.imported), now,
-                                self.fetcher or live_fetcher())
+            folder = source.folder_in(self.imported.parent) if source.folder \
+                else self.imported / source.kind
+            report = run_source(source, folder, now, self.fetcher or live_fetcher())
             ran += 1
             nxt = source.next_run(report.finished)
             put_state(self.store, {

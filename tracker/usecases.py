@@ -4,7 +4,7 @@ values and never print."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -76,6 +76,27 @@ def rules_from(paths: Sequence[Path]) -> list[Rule]:
     return load_rules(paths)
 
 
+STORED = "Shown from the store's last good state: this call's rule file is broken."
+
+
+def readable_rules(paths: Sequence[Path], store: db.Store | None) -> tuple[list[Rule], str]:
+    """The rules for a listing: all of them, or, when a file is broken, the good ones plus the
+    last good state the store has of the others (and a one-line warning)."""
+    rules, problems = check_files(paths)
+    errors = [p for p in problems if not p.warning]
+    if not errors:
+        return rules, ""
+    if store is None:
+        raise RuleError(errors)
+    from tracker.store.queries import stored_rules
+
+    have = {r.id for r in rules}
+    rules += [replace(r, summary=STORED) for r in stored_rules(store) if r.id not in have]
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return rules, (f"a rule file is broken, so this shows the last good state: {errors[0]}"
+                   f"{more}; run 'tracker check'")
+
+
 def check(paths: Sequence[Path]) -> tuple[list[Rule], list[Problem]]:
     """Validate rule files; every problem (and warning) of every file."""
     return check_files(paths)
@@ -129,11 +150,16 @@ def calls(rules: Sequence[Rule], now: datetime, known: date | None = None) \
     return out
 
 
-def show(rules: Sequence[Rule], name: str, now: datetime, known: date | None = None) \
-        -> CallDetail:
-    """One call: its facts, every occurrence past and future, amendments as known then."""
+def show(rules: Sequence[Rule], name: str, now: datetime, known: date | None = None,
+         store: db.Store | None = None) -> CallDetail:
+    """One call: its facts, every occurrence past and future, amendments as known then (from
+    the store when the rule is only known there, its file being broken)."""
     rule = find_rule(rules, name)
     day = known or now.astimezone(rule.zone).date()
+    if store is not None and rule.summary == STORED:
+        stored = db.load_occurrences(store, db.Window(calls=(rule.id,)), now)
+        return CallDetail(rule, call_state(rule, now, known), stored, rule.budget, [],
+                          rule.closes)
     return CallDetail(rule, call_state(rule, now, known), expand(rule, now, known),
                       budget_as_of(rule, day), amendments_known(rule, day),
                       closes_as_of(rule, day))

@@ -6,12 +6,17 @@ import sys
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tracker.cli import AsOf, Tz, command, known_day, open_store, reader_now, settings_of, synced
+from tracker.config import Settings
 from tracker.errors import RuleError
+
+if TYPE_CHECKING:
+    from tracker.models import Rule
+    from tracker.store import Store
 
 
 class Format(StrEnum):
@@ -115,6 +120,16 @@ def deadlines(
                        f"{day}: refresh with 'tracker import {source} --fetch'.", err=True)
 
 
+def _readable(settings: Settings, store: Store | None = None) -> list[Rule]:
+    """The rules in use; a broken file falls back to the store's last good state, said once."""
+    from tracker import usecases
+
+    rules, problem = usecases.readable_rules(settings.seeds, store or open_store(settings))
+    if problem:
+        typer.echo(f"Warning: {problem}", err=True)
+    return rules
+
+
 @command("calls", "tracker calls --as-of 2025-01-15 --format json")
 def calls(ctx: typer.Context, as_of: AsOf = None, tz: Tz = None, fmt: Fmt = ListFormat.table) \
         -> None:
@@ -124,7 +139,8 @@ def calls(ctx: typer.Context, as_of: AsOf = None, tz: Tz = None, fmt: Fmt = List
 
     settings = settings_of(ctx)
     now = reader_now(settings, as_of, tz)
-    found = usecases.calls(usecases.rules_from(settings.seeds), now, known_day(as_of))
+    rules = usecases.rules_from(settings.seeds) if as_of else _readable(settings)
+    found = usecases.calls(rules, now, known_day(as_of))
     if fmt is ListFormat.json:
         typer.echo(render.as_json([views.call_record(c) for c in found]))
     else:
@@ -144,7 +160,12 @@ def show(
 
     settings = settings_of(ctx)
     now = reader_now(settings, as_of, tz)
-    detail = usecases.show(usecases.rules_from(settings.seeds), call_id, now, known_day(as_of))
+    if as_of:
+        detail = usecases.show(usecases.rules_from(settings.seeds), call_id, now,
+                               known_day(as_of))
+    else:
+        store = open_store(settings)
+        detail = usecases.show(_readable(settings, store), call_id, now, None, store)
     typer.echo(views.detail(detail, now))
 
 

@@ -25,6 +25,7 @@ from tracker.store.queries import (
     revision_map,
     revision_mark,
     state_token,
+    stored_rules,
 )
 from tracker.store.sync import SyncReport, sync
 
@@ -32,5 +33,5 @@ __all__ = [
     "CallRecord", "Store", "SyncReport", "Window", "call_names", "changes_since", "counts",
     "current_revision", "head_revision", "history", "is_stale", "last_changes", "last_sync",
     "load_calls", "load_occurrences", "make_engine", "occurrence_state", "open_store",
-    "revision_map", "revision_mark", "state_token", "sync", "upgrade",
+    "revision_map", "revision_mark", "state_token", "stored_rules", "sync", "upgrade",
 ]

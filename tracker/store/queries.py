@@ -10,9 +10,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tracker.models import Change, ChangeKind, Kind, Occurrence, Revision, money
+from tracker.models import Change, ChangeKind, Kind, Occurrence, Revision, Rule, money
 from tracker.store.engine import Store
-from tracker.store.rows import row_occurrence
+from tracker.store.rows import row_occurrence, row_rule
 from tracker.store.schema import (
     Stored,
     call_tags,
@@ -191,6 +191,15 @@ class CallRecord:
         if self.budget_remaining is not None:
             text += f" (remaining {money(self.budget_remaining, self.budget_currency)})"
         return text
+
+
+def stored_rules(store: Store) -> list[Rule]:
+    """Every stored call, not withdrawn, as the Rule facts the store keeps."""
+    with store.read() as conn:
+        tags = _tags(conn)
+        return [row_rule(r, tags.get(r.id, ())) for r in
+                conn.execute(sa.select(calls).where(calls.c.withdrawn == sa.false())
+                             .order_by(calls.c.id))]
 
 
 def load_calls(store: Store) -> dict[str, CallRecord]:

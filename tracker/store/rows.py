@@ -7,12 +7,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tracker.models import (
+    Budget,
     Evidence,
     Kind,
     Occurrence,
     Precision,
     Rule,
+    RuleType,
     Status,
+    Submission,
     TimeBasis,
     expected_overdue,
 )
@@ -59,6 +62,22 @@ def call_row(rule: Rule, today: date) -> dict[str, Any]:
         "source_file": rule.path, "programmes": "\n".join(rule.programmes),
         "announced": rule.announced,
     }
+
+
+def row_rule(row: Any, tags: tuple[str, ...]) -> Rule:
+    """A stored call back to a Rule with the facts the store keeps (no cut-off schedule,
+    sources or amendments): what listings show while the call's rule file is broken."""
+    budget = None
+    if row.budget_amount is not None:
+        budget = Budget(row.budget_amount, row.budget_currency or "EUR",
+                        bool(row.budget_approximate), remaining=row.budget_remaining)
+    return Rule(
+        id=row.id, type=RuleType(row.type), title=row.title, path=row.source_file,
+        timezone=row.timezone, identifiers=tuple(row.identifiers.split()), funder=row.funder,
+        programmes=tuple(p for p in row.programmes.split("\n") if p), url=row.url, tags=tags,
+        opens=row.opens, closes=row.closes,
+        submission=Submission(row.submission) if row.submission else None, budget=budget,
+        announced=row.announced)
 
 
 def _parse_moment(text: str, zone: str) -> datetime | date | None:
