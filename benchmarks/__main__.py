@@ -91,8 +91,8 @@ def expected_rows(b: Bench) -> int:
     """Occurrences the rules expand to (what the bulk-insert ceiling writes)."""
     got = run([sys.executable, "-c",
                "import sys; from datetime import UTC, datetime; from pathlib import Path; "
-               "from tracker import service; from tracker.expand import expand_all; "
-               "print(len(expand_all(service.rules_from([Path(sys.argv[1])]), "
+               "from tracker import api; "
+               "print(len(api.expand_all(api.load_rules([Path(sys.argv[1])]), "
                "datetime.now(UTC))))", str(b.seeds)], b.env, b.work)
     return int(got.out.decode().strip() or 0)
 

@@ -143,7 +143,7 @@ def tracker_env(seeds: Path, url: str, work: Path) -> dict[str, str]:
         "PYTHONPATH": os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
         "TRACKER_SEEDS": str(seeds), "TRACKER_DATABASE_URL": url,
         "TRACKER_CALENDARS": str(work / "calendars"), "TRACKER_TIMEZONE": "UTC",
-        "TRACKER_MAILDIR": str(work / "maildir"), "TRACKER_BASE_URL": "http://127.0.0.1:8080",
+        "TRACKER_MAILDIR": str(work / "maildir"), "TRACKER_BASE_URL": "https://bench.example",
         "HOME": str(work),
     })
     return env

@@ -98,7 +98,8 @@ def _payload(url: str) -> bytes:
         found = conn.execute(sa.select(outbox.c.payload).where(outbox.c.kind == "digest")
                              .order_by(sizes, outbox.c.id).offset(count // 2).limit(1)).first()
     engine.dispose()
-    return bytes(found[0]) if found else b"Subject: bench\r\n\r\n" + b"x" * 8000 + b"\r\n"
+    return bytes(found[0]) if found and found[0] else \
+        b"Subject: bench\r\n\r\n" + (b"x" * 78 + b"\r\n") * 100
 
 
 def pending(url: str) -> int:
