@@ -239,3 +239,24 @@ def test_single_call_without_dates_uses_closes_as_its_deadline() -> None:
 def test_valid_text_gives_the_same_rule_every_time() -> None:
     text = data_text("recurring_tentative.toml")
     assert parse_ok(text) == parse_ok(text)
+
+
+def test_an_override_file_is_laid_over_its_rule(tmp_path: Path) -> None:
+    (tmp_path / "x.toml").write_text(data_text("single.toml"), encoding="utf-8")
+    (tmp_path / "x.override.toml").write_text('title = "Corrected title"\n', encoding="utf-8")
+    (rule,) = load_rules([tmp_path])
+    assert rule.title == "Corrected title" and rule.id == "single-call"
+    (tmp_path / "x.override.toml").write_text('\n\ntimezone = "Mars/Base"\n', encoding="utf-8")
+    rules, problems = check_files([tmp_path])
+    assert not rules
+    (problem,) = [p for p in problems if not p.warning]
+    assert (Path(problem.file).name, problem.line) == ("x.override.toml", 3)
+
+
+def test_a_snapshot_gives_way_to_a_live_import(tmp_path: Path) -> None:
+    for folder in ("ftportal-snapshot", "ftportal"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "a.toml").write_text(data_text("single.toml"), encoding="utf-8")
+    rules, problems = check_files([tmp_path])
+    assert [r.path for r in rules] == [str(tmp_path / "ftportal" / "a.toml")]
+    assert not [p for p in problems if not p.warning]  # no duplicate id

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,10 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
-from tests.pg import free_port
-from tests.smtpkit import subscribe
+from tests.smtpkit import SmtpServer, subscribe
 from tracker import daemon, usecases
 from tracker import store as db
 from tracker.mail import transport
@@ -52,25 +49,23 @@ announced = 2024-01-01
 
 
 class Sink:
-    """A real SMTP server on loopback that keeps what it receives."""
+    """The shared loopback SMTP server (tests.smtpkit), seen as a list of parsed messages."""
 
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.port = free_port()
-        self.lock = threading.Lock()
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+    def __init__(self, server: SmtpServer) -> None:
+        self.server = server
 
-    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
-        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        with self.lock:
-            self.messages.append(msg)
-        return "250 OK"
+    @property
+    def messages(self) -> list[EmailMessage]:
+        """What it accepted so far, in order."""
+        return [r.message for r in self.server.messages()]
 
     @property
     def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.port}"
+        """TRACKER_SMTP_URL for it."""
+        return self.server.url
 
     def wait_for(self, count: int, seconds: float = 30) -> None:
+        """Until `count` messages arrived (an AssertionError after `seconds`)."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if len(self.messages) >= count:
@@ -80,11 +75,9 @@ class Sink:
 
 
 @pytest.fixture
-def sink() -> Iterator[Sink]:
-    s = Sink()
-    s.controller.start()
-    yield s
-    s.controller.stop()
+def sink(smtp: SmtpServer) -> Sink:
+    """A real SMTP server on loopback."""
+    return Sink(smtp)
 
 
 @pytest.fixture

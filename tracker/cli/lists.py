@@ -144,7 +144,7 @@ def calls(ctx: typer.Context, as_of: AsOf = None, tz: Tz = None, fmt: Fmt = List
     if fmt is ListFormat.json:
         typer.echo(render.as_json([views.call_record(c) for c in found]))
     else:
-        typer.echo(views.calls_table(found) if found else "No calls known on that day.")
+        typer.echo(views.calls_table(found, now) if found else "No calls known on that day.")
 
 
 @command("show", "tracker show ai-factories --tz America/New_York")

@@ -60,18 +60,21 @@ def deadlines_table(items: Sequence[Occurrence], reader: datetime) -> str:
                  optional=(n + 2, *((1,) if n == 2 else ())))
 
 
-def calls_table(items: Sequence[CallSummary]) -> str:
-    """The `tracker calls` table."""
+def calls_table(items: Sequence[CallSummary], reader: datetime) -> str:
+    """The `tracker calls` table (the next cut-off also in the reader's zone, when it differs)."""
     rows = []
     for c in items:
         r = c.rule
         model = r.submission.value if r.submission else r.type.value
         nxt = c.next_cutoff.when_label() if c.next_cutoff else "—"
+        if c.next_cutoff and c.next_cutoff.timezone != str(reader.tzinfo):
+            nxt += f" = {_local(c.next_cutoff, reader)}"
         if c.next_cutoff and evidence.marker(c.next_cutoff):
             nxt += f" ({evidence.marker(c.next_cutoff)})"
         budget = c.budget.label() if c.budget else "—"
         rows.append((r.id, c.state, model, nxt, budget, r.title))
-    return table(rows, ("ID", "STATUS", "MODEL", "NEXT CUT-OFF", "BUDGET", "TITLE"), styled=1)
+    return table(rows, ("ID", "STATUS", "MODEL", "NEXT CUT-OFF", "BUDGET", "TITLE"), styled=1,
+                 optional=(2, 4))
 
 
 def call_record(c: CallSummary) -> dict[str, Any]:
