@@ -60,7 +60,7 @@ def live(tmp_path: Path) -> Iterator[Live]:
     (tmp_path / "secret.ics").write_bytes(SECRET)  # right next to the feed folder
     out = tmp_path / "out"
     build(store, out)  # what `tracker serve` serves is what `feeds build` writes
-    app = make_app(store, BASE_URL, now=lambda: T1)
+    app = make_app(store, BASE_URL, now=lambda: T1, recheck=0.0)  # sees each sync at once
     with LiveServer(app) as server:
         yield Live(server.port, store, seeds, out)
     store.close()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jinja2
+if TYPE_CHECKING:
+    import jinja2
 
 
 def package_data(name: str) -> Path:
@@ -18,6 +20,8 @@ def package_data(name: str) -> Path:
 @cache
 def templates() -> jinja2.Environment:
     """Templates from the package's `templates/` folder; unknown variables are errors."""
+    import jinja2
+
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(package_data("templates"))),
         autoescape=jinja2.select_autoescape(["html", "xml"]),

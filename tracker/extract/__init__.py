@@ -9,12 +9,23 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from tracker.errors import UsageError
-from tracker.extract.compare import against
-from tracker.extract.find import drafts
-from tracker.extract.model import Draft, Fact
-from tracker.extract.render import to_json, to_toml
+
+if TYPE_CHECKING:
+    from tracker.extract.model import Draft
+
+_HOMES = {"against": "compare", "drafts": "find", "Draft": "model", "Fact": "model",
+          "to_json": "render", "to_toml": "render"}
+
+
+def __getattr__(name: str) -> Any:
+    """Names are imported from their module on first use: `tracker --help` stays light."""
+    if name not in _HOMES:
+        raise AttributeError(f"module 'tracker.extract' has no attribute {name!r}")
+    return getattr(import_module(f"tracker.extract.{_HOMES[name]}"), name)
 
 __all__ = ["Draft", "Fact", "against", "draft", "drafts", "to_json", "to_toml"]
 
@@ -22,6 +33,8 @@ __all__ = ["Draft", "Fact", "against", "draft", "drafts", "to_json", "to_toml"]
 def draft(text: str, *, published: date | None = None, lang: str = "auto",
           rule_id: str | None = None, call: str | None = None) -> Draft:
     """The draft of one call of an announcement; `call` picks one (identifier or number)."""
+    from tracker.extract.find import drafts
+
     found = drafts(text, published=published, lang=lang)
     chosen = found[0]
     if call:

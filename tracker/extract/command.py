@@ -11,8 +11,6 @@ from typing import Annotated
 import typer
 
 from tracker.errors import RuleError, TrackerError, UsageError
-from tracker.extract import against, draft, to_json, to_toml
-from tracker.rules import load_rules
 
 EXAMPLE = "tracker extract news.html --published 2024-09-10 > seeds/new-call.toml"
 
@@ -52,6 +50,9 @@ def run(file: str, *, published: str | None = None, lang: str = "auto",
         rule_id: str | None = None, fmt: Format = Format.toml, rule: Path | None = None,
         call: str | None = None) -> str:
     """What `tracker extract` prints, or a TrackerError."""
+    from tracker.extract import against, draft, to_json, to_toml
+    from tracker.rules import load_rules
+
     text, day = read_text(file), parse_published(published)
     if lang not in ("auto", "en", "fr", "de", "es", "it", "zh", "zh-Hans", "zh-Hant"):
         raise UsageError(f"--lang: unknown language '{lang}'; use auto, en, fr, de, es, it or zh")
@@ -59,9 +60,9 @@ def run(file: str, *, published: str | None = None, lang: str = "auto",
         rules = load_rules([rule])
         if len(rules) != 1:
             raise UsageError(f"--against: {rule} must be one rule file")
-        return against(rules[0], text, published=day, lang=lang)
+        return str(against(rules[0], text, published=day, lang=lang))
     d = draft(text, published=day, lang=lang, rule_id=rule_id, call=call)
-    return to_json(d) if fmt is Format.json else to_toml(d)
+    return str(to_json(d) if fmt is Format.json else to_toml(d))
 
 
 def register(app: typer.Typer) -> None:

@@ -12,18 +12,24 @@
 
 from __future__ import annotations
 
-from tracker.importers.command import register
-from tracker.importers.http import FetchError, Retry
-from tracker.importers.live import fetch_source, live_fetcher
-from tracker.importers.model import ImportedCall, ImportFilter, ParseResult
-from tracker.importers.sources import (
-    ImportReport,
-    ImportSource,
-    parse_every,
-    parse_sources,
-    run_source,
-)
-from tracker.importers.write import WriteReport, write_calls
+from importlib import import_module
+from typing import Any
+
+_HOMES = {
+    "register": "command", "FetchError": "http", "Retry": "http", "fetch_source": "live",
+    "live_fetcher": "live", "ImportedCall": "model", "ImportFilter": "model",
+    "ParseResult": "model", "ImportReport": "sources", "ImportSource": "sources",
+    "parse_every": "sources", "parse_sources": "sources", "run_source": "sources",
+    "WriteReport": "write", "write_calls": "write",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Names are imported from their module on first use: `tracker --help` stays light."""
+    if name not in _HOMES:
+        raise AttributeError(f"module 'tracker.importers' has no attribute {name!r}")
+    return getattr(import_module(f"tracker.importers.{_HOMES[name]}"), name)
+
 
 __all__ = [
     "FetchError", "ImportFilter", "ImportReport", "ImportSource", "ImportedCall", "ParseResult",

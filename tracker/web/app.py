@@ -10,6 +10,7 @@ import hashlib
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,15 +54,22 @@ class FeedCache:
     feeds are kept until then, so a 304 costs a dictionary look-up."""
 
     store: db.Store
+    recheck: float = 1.0  # seconds between looks at the store: a sync shows within this
     token: str = ""
     data: feeds.FeedData | None = None
     specs: dict[str, feeds.FeedSpec] = field(default_factory=dict)
     rendered: dict[tuple[str, str], Rendered] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    looked: float = float("-inf")
 
     def current(self) -> feeds.FeedData:
-        """Fresh data (read again only when the store changed since the last look)."""
+        """Fresh data: the store is asked whether it changed at most every `recheck` seconds,
+        and read again only when it did."""
+        moment = time.monotonic()
+        if self.data is not None and moment - self.looked < self.recheck:
+            return self.data
         token = db.state_token(self.store)
+        self.looked = moment
         with self.lock:
             if self.data is None or token != self.token:
                 self.data = feeds.gather(self.store)
@@ -166,10 +174,11 @@ class RuleCache:
 def make_app(store: db.Store, base_url: str = "",
              now: Callable[[], datetime] = lambda: datetime.now(UTC), *,
              seeds: Sequence[Path] = (), sender: str = "Grant tracker <tracker@localhost>",
-             default_zone: str = "Europe/Brussels") -> Starlette:
+             default_zone: str = "Europe/Brussels", recheck: float = 1.0) -> Starlette:
     """The ASGI application. `now` is injectable so tests control the clock; `seeds` give the
-    call pages their budget split and sources; `sender` signs confirmation mail."""
-    cache = FeedCache(store)
+    call pages their budget split and sources; `sender` signs confirmation mail; the store is
+    asked for changes at most every `recheck` seconds."""
+    cache = FeedCache(store, recheck)
     rule_cache = RuleCache(store, seeds)
     env = templates()
     env.filters.update(safe_url=pages.safe_url, slug=feeds.slug)
