@@ -148,3 +148,15 @@ def test_preview_and_send_for_the_same_day_give_the_same_body(
     assert str(sent.message["Subject"]) == shown.subject
     assert token.subject == shown.subject
     assert "sent late" not in shown.text
+
+
+def test_a_new_call_is_one_line_of_history(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS, seeds)
+    store = synced(tmp_path, seeds, now=TODAY)
+    (seeds / "mine.toml").write_text('id = "mine"\ntitle = "Mine"\nannounced = 2026-11-01\n'
+                                     'opens = 2026-11-01\ncloses = 2027-03-31\n',
+                                     encoding="utf-8")
+    usecases.sync(store, [seeds], TODAY)
+    added = [c for c in usecases.changes(store, None) if c.call_id == "mine"]
+    assert [(c.entity, c.change) for c in added] == [("call", ChangeKind.ADDED)]

@@ -14,6 +14,7 @@ from tracker.models import (
     Amendment,
     Budget,
     Change,
+    ChangeKind,
     Filter,
     Kind,
     Occurrence,
@@ -229,10 +230,14 @@ def changes(store: db.Store, since: date | datetime | None, call_ids: Sequence[s
 
 
 def history_lines(raw: list[Change]) -> list[Change]:
-    """One line per change; the baseline first among the lines of its day."""
+    """One line per change: a new call is one line (its dates are part of it)."""
     from tracker.changes import collapse
 
-    return collapse(raw)
+    new_calls = {(c.call_id, c.detected_at) for c in raw
+                 if c.entity == "call" and c.change is ChangeKind.ADDED}
+    return [c for c in collapse(raw) if not (
+        c.entity == "occurrence" and c.change is ChangeKind.ADDED
+        and (c.call_id, c.detected_at) in new_calls)]
 
 
 @dataclass(frozen=True)
