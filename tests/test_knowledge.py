@@ -148,6 +148,7 @@ def test_preview_and_send_for_the_same_day_give_the_same_body(
     assert str(sent.message["Subject"]) == shown.subject
     assert token.subject == shown.subject
     assert "sent late" not in shown.text
+    assert "How we know: no source recorded" in shown.text  # the test rule cites none
 
 
 def test_a_new_call_is_one_line_of_history(tmp_path: Path) -> None:
