@@ -314,66 +314,6 @@ def test_every_command_has_help_with_an_example() -> None:
         assert re.search(r"Usage: .*\n\s*\n\s*\S", result.stdout), path
 
 
-def config_rows(result: Result) -> dict[str, tuple[str, str]]:
-    """SETTING -> (VALUE, FROM) from `tracker config`."""
-    assert result.exit_code == 0, result.output
-    rows = {}
-    for line in result.stdout.splitlines():
-        cells = re.split(r"\s{2,}", line.strip())
-        if len(cells) >= 3 and cells[0] != "SETTING":
-            rows[cells[0]] = (cells[1], cells[2])
-    return rows
-
-
-def test_config_shows_where_each_setting_came_from() -> None:
-    rows = config_rows(run("config"))
-    assert {"seeds", "timezone", "database_url"} <= set(rows)
-    assert rows["timezone"][1] == "default"
-    assert rows["database_url"][1] == "TRACKER_DATABASE_URL"
-
-
-def test_environment_overrides_the_timezone() -> None:
-    rows = config_rows(run("config", env={"TRACKER_TIMEZONE": "Europe/Paris"}))
-    assert rows["timezone"] == ("Europe/Paris", "TRACKER_TIMEZONE")
-
-
-def test_config_file_environment_and_option_in_that_order(tmp_path: Path) -> None:
-    (tmp_path / "tracker.toml").write_text('timezone = "Asia/Tokyo"\n', encoding="utf-8")
-    rows = config_rows(run("config"))
-    assert rows["timezone"] == ("Asia/Tokyo", str(tmp_path / "tracker.toml"))
-    rows = config_rows(run("config", env={"TRACKER_TIMEZONE": "Europe/Paris"}))
-    assert rows["timezone"] == ("Europe/Paris", "TRACKER_TIMEZONE")
-    rows = config_rows(run("--seeds", RECURRING, "config"))
-    assert rows["seeds"] == (RECURRING, "option")
-
-
-def test_database_password_is_masked() -> None:
-    url = "postgresql+psycopg://grants:s3cret@db.example.org:5432/tracker"
-    result = run("config", env={"TRACKER_DATABASE_URL": url})
-    assert "s3cret" not in result.stdout
-    assert config_rows(result)["database_url"][0] == \
-        "postgresql+psycopg://grants:***@db.example.org:5432/tracker"
-
-
-def test_smtp_password_is_masked() -> None:
-    result = run("config", env={"TRACKER_SMTP_URL": "smtp://bot:hunter2@mail.example:587"})
-    assert "hunter2" not in result.stdout
-    assert config_rows(result)["smtp_url"][0] == "smtp://bot:***@mail.example:587"
-
-
-def test_project_config_puts_the_database_next_to_it(tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("TRACKER_DATABASE_URL")
-    project = tmp_path / "grants-office"
-    project.mkdir()
-    (project / "tracker.toml").write_text('database_url = "sqlite:///tracker.db"\n')
-    monkeypatch.chdir(project)
-    assert run("--seeds", RECURRING, "sync").exit_code == 0
-    assert (project / "tracker.db").is_file()
-    assert config_rows(run("config"))["database_url"] == (
-        f"sqlite:///{project / 'tracker.db'}", str(project / "tracker.toml"))
-
-
 def test_python_dash_m_tracker_help() -> None:
     done = subprocess.run([sys.executable, "-m", "tracker", "--help"], capture_output=True,
                           text=True, timeout=60, check=False)

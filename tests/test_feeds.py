@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from tests.feedkit import (
     AIF,
@@ -36,7 +35,6 @@ from tests.feedkit import (
 )
 from tracker import usecases, userinput
 from tracker.calendar import feeds as feedset
-from tracker.cli import app
 
 STAMP_T1 = "20250115T090000Z"
 STAMP_T2 = "20250302T090000Z"
@@ -379,24 +377,3 @@ def test_cutoff_removed_from_the_rule_comes_out_cancelled(tmp_path: Path) -> Non
 
 
 # ----------------------------------------------------------------------------- command line
-
-def test_cli_feeds_build(tmp_path: Path) -> None:
-    env = {"TRACKER_DATABASE_URL": f"sqlite:///{tmp_path}/t.db", "TRACKER_SEEDS": str(SEEDS),
-           "TRACKER_BASE_URL": BASE_URL}
-    out = tmp_path / "public"
-    first = CliRunner().invoke(app, ["feeds", "build", "--out", str(out)], env=env)
-    assert first.exit_code == 0, first.output
-    index = json.loads((out / "index.json").read_text(encoding="utf-8"))
-    paths = {f["path"] for f in index["feeds"]}
-    assert {"all.ics", f"calls/{AIF}.ics"} <= paths
-    assert all((out / p).is_file() for p in paths)
-    written = len(list(out.rglob("*.ics"))) + 1
-    assert f"{written} file(s) written, 0 unchanged" in first.output
-    cal = read(out / "all.ics")
-    assert events(cal)[CUTOFF1].value("DTSTART") == "20241104T170000"
-    assert events(cal)[CUTOFF1].value("DTSTAMP").endswith("Z")
-    stamp = datetime.strptime(events(cal)[CUTOFF1].value("DTSTAMP"), "%Y%m%dT%H%M%SZ")
-    assert abs((stamp.replace(tzinfo=UTC) - datetime.now(UTC)).total_seconds()) < 600
-    again = CliRunner().invoke(app, ["feeds", "build", "--out", str(out)], env=env)
-    assert again.exit_code == 0, again.output
-    assert f"0 file(s) written, {written} unchanged" in again.output

@@ -306,6 +306,8 @@ def test_refused_address_and_broken_subscriber_do_not_stop_the_others_cli(
     assert shown.exit_code == 0, shown.output
     line = next(x for x in shown.stdout.splitlines() if "bad@uni.example" in x)
     assert "failed" in line and "550" in line
+    assert "refused the address: 5.1.1 <bad@uni.example>: no such user" in line  # in words
+    assert "b'" not in line and "{" not in line  # not a Python repr
     assert "failed: 1" in shown.stdout
 
     # a permanent failure is not retried

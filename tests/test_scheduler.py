@@ -215,8 +215,10 @@ def test_killed_run_restarts_with_nothing_lost_or_doubled(store: db.Store, seeds
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(10)
+    before = get_state(store).get("heartbeat", ("", None))[1]
     second = start_run(env)
-    try:
+    try:  # the second run is up (it has done its work once) before it is stopped
+        wait_until(lambda: get_state(store).get("heartbeat", ("", None))[1] != before)
         sink.wait_for(6)
         wait_until(lambda: mail.outbox_counts(store)[OutboxState.SENT] == 6)
     finally:

@@ -226,8 +226,9 @@ def start(runner: Runner, sync_every: timedelta,
     return scheduled
 
 
-def run_forever(scheduled: Scheduled) -> None:
-    """Block until SIGTERM or SIGINT, then stop gracefully."""
+def catch_stop_signals() -> threading.Event:
+    """From now on SIGTERM and SIGINT only ask for a stop (the event is set): installed first
+    thing, so a stop during start-up is a clean stop too."""
     done = threading.Event()
 
     def stop(signum: int, _frame: FrameType | None) -> None:
@@ -236,6 +237,12 @@ def run_forever(scheduled: Scheduled) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    return done
+
+
+def run_forever(scheduled: Scheduled, done: threading.Event | None = None) -> None:
+    """Block until a stop is asked for (SIGTERM or SIGINT), then stop gracefully."""
+    done = done or catch_stop_signals()
     while not done.wait(1.0):
         pass
     scheduled.stop()

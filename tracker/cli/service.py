@@ -89,6 +89,7 @@ def run(
     cleanly on SIGTERM: nothing is left half-sent."""
     from tracker import daemon, userinput
 
+    stopping = daemon.catch_stop_signals()
     setup_logging(verbose, logging.INFO)
     settings = settings_of(ctx)
     every = userinput.interval(sync_every, "--sync-every")
@@ -108,9 +109,9 @@ def run(
 
             app = make_app(store, settings.base_url, seeds=list(settings.seeds),
                            sender=settings.mail_from, default_zone=settings.timezone)
-            run_server(app, host, port, scheduled.stop)
+            run_server(app, host, port, scheduled.stop, stopping)
         else:
-            daemon.run_forever(scheduled)
+            daemon.run_forever(scheduled, stopping)
 
 
 @command("status", "tracker status")

@@ -46,9 +46,14 @@ class Transport(Protocol):
 
 def _classify(exc: Exception) -> Exception:
     code = getattr(exc, "smtp_code", None)
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        codes = [c for c, _ in exc.recipients.values()]
-        code = min(codes) if codes else None
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):  # plain words, not a Python repr
+        replies = list(exc.recipients.values())
+        code = min((c for c, _ in replies), default=None)
+        said = "; ".join(m.decode(errors="replace") if isinstance(m, bytes) else str(m)
+                         for _, m in replies)
+        text = f"{code} the server refused the address: {said}".strip()
+        return PermanentFailure(text) if isinstance(code, int) and 500 <= code < 600 \
+            else TemporaryFailure(text)
     if isinstance(code, int) and 500 <= code < 600:
         return PermanentFailure(f"{code} {_text(exc)}")
     return TemporaryFailure(f"{code or ''} {_text(exc)}".strip())

@@ -83,10 +83,12 @@ def config(app: Starlette, host: str, port: int) -> uvicorn.Config:
 
 
 def serve(app: Starlette, host: str, port: int,
-          on_stop: Callable[[], None] | None = None) -> None:
-    """Serve until SIGTERM or SIGINT; then stop taking requests, call `on_stop`, return."""
+          on_stop: Callable[[], None] | None = None,
+          stopping: threading.Event | None = None) -> None:
+    """Serve until SIGTERM or SIGINT (or `stopping` was already set); then stop taking
+    requests, call `on_stop`, return."""
     server = _Server(config(app, host, port))
-    stopping = threading.Event()
+    stopping = stopping or threading.Event()
 
     def stop(_signum: int, _frame: Any) -> None:
         stopping.set()
@@ -94,7 +96,8 @@ def serve(app: Starlette, host: str, port: int,
 
     previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
-        server.run()
+        if not stopping.is_set():  # a stop asked for during start-up: do not start at all
+            server.run()
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
