@@ -364,3 +364,18 @@ def test_a_cutoff_moved_onto_the_closing_day_does_not_cancel_the_closing(
     usecases.sync(store, [seeds], NOW + timedelta(days=2))
     back = db.occurrence_state(store, "rolling/closing")
     assert back is not None and back["withdrawn"] is False and back["status"] == "confirmed"
+
+
+def test_rule_files_are_read_again_only_when_their_stat_changes_or_is_too_recent(
+        store: db.Store, seeds: Path) -> None:
+    rule = seeds / "rolling.toml"
+    written = datetime.fromtimestamp(rule.stat().st_mtime, UTC)
+    first = usecases.seeds_fingerprint(store, [seeds], written + timedelta(seconds=10))
+    same_size = RULE.replace("Rolling call", "Rolling CALL")
+    rule.write_text(same_size)
+    os.utime(rule, ns=(rule.stat().st_atime_ns, int(written.timestamp() * 1e9)))
+    # written in the same clock tick, and just now: the content is read, the edit is seen
+    assert usecases.seeds_fingerprint(store, [seeds], written + timedelta(seconds=1)) != first
+    rule.write_text(RULE + "\n# a comment\n")  # another size: seen whatever the clock
+    later = datetime.fromtimestamp(rule.stat().st_mtime, UTC) + timedelta(seconds=10)
+    assert usecases.seeds_fingerprint(store, [seeds], later) not in (first, "")

@@ -173,6 +173,25 @@ def days_left(o: Occurrence, now: datetime) -> int:
     return (o.start - now.date()).days
 
 
+def seeds_fingerprint(store: db.Store, paths: Sequence[Path], now: datetime) -> str:
+    """The content fingerprint of the rule files, read only when their names, sizes or times
+    changed since it was last computed (remembered in the store). As git does with its index,
+    a file written in the two seconds before `now` is never trusted on its time alone: two
+    edits of the same size within one clock tick would otherwise look the same."""
+    from tracker.rules import stat_fingerprint
+    from tracker.store.state import get_state, put_state
+
+    quick, newest = stat_fingerprint(paths)
+    settled = newest < now.timestamp() - 2
+    known = get_state(store).get("seeds.fingerprint", ("", now))[0].split()
+    if settled and len(known) == 2 and known[0] == quick:
+        return known[1]
+    full = fingerprint(paths)
+    if settled and known[1:] != [full]:
+        put_state(store, {"seeds.fingerprint": f"{quick} {full}"}, now)
+    return full
+
+
 def sync(store: db.Store, paths: Sequence[Path], now: datetime,
          orphans: Orphans = "keep") -> db.SyncReport:
     """Load every rule (any error aborts before the database is touched) and apply the diff;
@@ -181,6 +200,14 @@ def sync(store: db.Store, paths: Sequence[Path], now: datetime,
     history = [c for r in rules for c in rule_history(r, now, now.astimezone(r.zone).date())]
     return db.sync(store, rules, expand_all(rules, now), now, fingerprint(paths), history,
                    orphans)
+
+
+def up_to_date(store: db.Store, paths: Sequence[Path], now: datetime) -> bool:
+    """True when no rule file changed since the last sync, no announcement day has come and
+    no call is waiting to be pruned: a sync would write nothing."""
+    if db.is_stale(store, seeds_fingerprint(store, paths, now), now):
+        return False
+    return not any(c.orphaned for c in db.load_calls(store).values())
 
 
 @dataclass(frozen=True)
@@ -195,7 +222,7 @@ class Freshness:
 def ensure_synced(store: db.Store, paths: Sequence[Path], now: datetime) -> Freshness:
     """Sync first when the seeds changed since the store last saw them. A broken rule file
     leaves the store at its last good state: reading goes on, and the problem is returned."""
-    if not db.is_stale(store, fingerprint(paths), now):
+    if not db.is_stale(store, seeds_fingerprint(store, paths, now), now):
         return Freshness()
     try:
         return Freshness(sync(store, paths, now))

@@ -4,7 +4,14 @@ and fingerprinting rule files) and `expand` (pure: rules to dated occurrences)."
 
 from __future__ import annotations
 
-from tracker.rules.files import check_files, fingerprint, load_rules, rule_files
+from tracker.rules.files import (
+    check_files,
+    fingerprint,
+    load_rules,
+    rule_files,
+    stat_fingerprint,
+)
 from tracker.rules.parse import parse_rule
 
-__all__ = ["check_files", "fingerprint", "load_rules", "parse_rule", "rule_files"]
+__all__ = ["check_files", "fingerprint", "load_rules", "parse_rule", "rule_files",
+           "stat_fingerprint"]
