@@ -8,9 +8,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime, parseaddr
+from email.charset import QP, Charset
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
+from email.policy import compat32
+from email.utils import format_datetime, formataddr, parseaddr
 from urllib.parse import quote, urlencode
 
 import css_inline
@@ -240,23 +243,52 @@ def subject(digest: Digest) -> str:
 def message(sender: str, recipient: str, subject_line: str, text: str, html: str,
             ics: bytes | None, message_id: str, date_: datetime, unsubscribe_url: str,
             token: str) -> bytes:
-    """The RFC 5322 message: text + HTML alternatives, an .ics attachment, unsubscribe headers."""
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = recipient
-    msg["Subject"] = " ".join(subject_line.split())  # a header is one line
+    """The RFC 5322 message: text + HTML alternatives, an .ics attachment, unsubscribe headers.
+
+    Built with the classic MIME classes: the modern header registry parses every header it is
+    given and made this the slowest step of a digest run (about 12 ms a message)."""
+    alternative = MIMEMultipart("alternative")
+    alternative.attach(_text_part(text, "plain"))
+    alternative.attach(_text_part(html, "html"))
+    msg = alternative
+    if ics is not None:
+        msg = MIMEMultipart("mixed")
+        msg.attach(alternative)
+        calendar_part = _text_part(ics.decode("utf-8"), "calendar")
+        calendar_part.set_param("method", "PUBLISH")
+        calendar_part.add_header("Content-Disposition", "attachment", filename="deadlines.ics")
+        msg.attach(calendar_part)
+    msg["From"] = _address(sender)
+    msg["To"] = _address(recipient)
+    msg["Subject"] = _header(" ".join(subject_line.split()), "Subject")  # type: ignore[assignment]
     msg["Date"] = format_datetime(date_)
     msg["Message-ID"] = message_id
     mailto = f"mailto:{parseaddr(sender)[1]}?subject={quote('unsubscribe ' + token)}"
     msg["List-Unsubscribe"] = f"<{unsubscribe_url}>, <{mailto}>"
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(text)
-    msg.add_alternative(html, subtype="html")
-    if ics is not None:
-        msg.add_attachment(ics, maintype="text", subtype="calendar", filename="deadlines.ics",
-                           params={"method": "PUBLISH", "charset": "utf-8"})
-    return msg.as_bytes(policy=SMTP)  # CRLF line ends: smtplib sends bytes as they are
+    msg["MIME-Version"] = "1.0"
+    return msg.as_bytes(policy=_WIRE)  # CRLF line ends: smtplib sends bytes as they are
+
+
+_WIRE = compat32.clone(linesep="\r\n")
+_UTF8 = Charset("utf-8")
+_UTF8.body_encoding = QP
+
+
+def _text_part(body: str, subtype: str) -> MIMENonMultipart:
+    part = MIMENonMultipart("text", subtype)
+    part.set_payload(body, _UTF8)  # quoted-printable: readable, 7-bit safe
+    return part
+
+
+def _header(value: str, name: str) -> str | Header:
+    return value if value.isascii() else Header(value, "utf-8", header_name=name)
+
+
+def _address(value: str) -> str:
+    name, address = parseaddr(value)
+    return formataddr((name, address), charset="utf-8") if name else address
 
 
 def attachment(digest: Digest, revisions: Mapping[str, Revision]) -> bytes | None:
