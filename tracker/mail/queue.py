@@ -27,6 +27,7 @@ from tracker.store import outbox, subscribers
 
 log = logging.getLogger(__name__)
 PREVIEW_TOKEN = "PREVIEW-TOKEN-0000"
+BATCH = 100  # messages queued per transaction
 
 
 @dataclass
@@ -163,7 +164,20 @@ def queue_due(store: db.Store, now: datetime, base_url: str, sender: str,
     """Queue every digest and alert that is due and not yet queued; one bad one stops no other."""
     report = QueueReport()
     ctx = context(store, now, base_url, sender)
+    batch: list[outbox.Queued] = []
+
+    def flush() -> None:
+        for item, ok in zip(batch, outbox.enqueue_many(store, batch, now), strict=True):
+            if ok and item.kind == "digest":
+                report.digests += 1
+            elif ok:
+                report.alerts += 1
+        batch.clear()
+
+    keys = outbox.alert_keys(store)
     for sub in subscribers.list_subscriptions(store, active_only=True):
+        if len(batch) >= BATCH:
+            flush()
         if only and sub.email != only:
             continue
         assert sub.id is not None
@@ -178,12 +192,11 @@ def queue_due(store: db.Store, now: datetime, base_url: str, sender: str,
                         outbox.mark_period(store, sub.id, period.key)
                 elif dry_run:
                     report.planned.append(f"{sub.email}: {subject}")
-                elif outbox.enqueue(store, outbox.Queued(
+                else:
+                    batch.append(outbox.Queued(
                         sub.id, f"digest:{period.key}", "digest", sub.email, subject,
-                        msgid, payload, period.due_at, token,
-                        period.key, ctx.revision_mark), now):
-                    report.digests += 1
-            queued = outbox.outbox_keys(store, sub.id, "alert:")
+                        msgid, payload, period.due_at, token, period.key, ctx.revision_mark))
+            queued = keys.get(sub.id, set())
             for o in ctx.upcoming:
                 if not sub.alerts or not sub.follows(o):
                     continue
@@ -195,14 +208,14 @@ def queue_due(store: db.Store, now: datetime, base_url: str, sender: str,
                 subject, payload = render_alert(sub, ctx, o, lead, now, token, msgid)
                 if dry_run:
                     report.planned.append(f"{sub.email}: {subject}")
-                elif outbox.enqueue(store, outbox.Queued(
-                        sub.id, key, "alert", sub.email, subject,
-                        msgid, payload, now, token), now):
-                    report.alerts += 1
+                else:
+                    batch.append(outbox.Queued(sub.id, key, "alert", sub.email, subject,
+                                               msgid, payload, now, token))
                     queued.add(key)
         except Exception as exc:  # a template or data error for one subscriber
             log.exception("could not prepare mail for %s", sub.email)
             report.errors.append(f"{sub.email}: {exc.__class__.__name__}: {exc}")
+    flush()
     return report
 
 

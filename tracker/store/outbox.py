@@ -63,25 +63,47 @@ def enqueue(store: Store, item: Queued, now: datetime) -> bool:
 
     The unique (subscriber, key) constraint makes a second attempt a no-op: False.
     """
+    return enqueue_many(store, [item], now)[0]
+
+
+def enqueue_many(store: Store, items: Sequence[Queued], now: datetime) -> list[bool]:
+    """Queue many messages in one transaction, each in a savepoint of its own: each row, its
+    token and its digest bookkeeping go in together or not at all, and a message already
+    queued (the unique (subscriber, key) constraint) is skipped: False at its place."""
     stamp = utc_naive(now)
-    try:
-        with store.write() as conn:
-            conn.execute(outbox.insert().values(
-                subscriber_id=item.subscriber_id, key=item.key, kind=item.kind, state=PENDING,
-                attempts=0, next_attempt_at=stamp, last_error="", message_id=item.message_id,
-                recipient=item.recipient, subject=item.subject, payload=item.payload,
-                due_at=utc_naive(item.due_at), created_at=stamp))
-            conn.execute(unsubscribe_tokens.insert().values(
-                token_hash=token_hash(item.token), subscriber_id=item.subscriber_id,
-                created_at=stamp))
-            if item.kind == "digest":
-                conn.execute(subscribers.update()
-                             .where(subscribers.c.id == item.subscriber_id)
-                             .values(last_digest_at=stamp, last_period=item.period,
-                                     last_revision_id=item.revision_mark))
-    except IntegrityError:
-        return False
-    return True
+    done: list[bool] = []
+    with store.write() as conn:
+        for item in items:
+            try:
+                with conn.begin_nested():
+                    conn.execute(outbox.insert().values(
+                        subscriber_id=item.subscriber_id, key=item.key, kind=item.kind,
+                        state=PENDING, attempts=0, next_attempt_at=stamp, last_error="",
+                        message_id=item.message_id, recipient=item.recipient,
+                        subject=item.subject, payload=item.payload,
+                        due_at=utc_naive(item.due_at), created_at=stamp))
+                    conn.execute(unsubscribe_tokens.insert().values(
+                        token_hash=token_hash(item.token), subscriber_id=item.subscriber_id,
+                        created_at=stamp))
+                    if item.kind == "digest":
+                        conn.execute(subscribers.update()
+                                     .where(subscribers.c.id == item.subscriber_id)
+                                     .values(last_digest_at=stamp, last_period=item.period,
+                                             last_revision_id=item.revision_mark))
+                done.append(True)
+            except IntegrityError:
+                done.append(False)
+    return done
+
+
+def alert_keys(store: Store) -> dict[int, set[str]]:
+    """Every subscriber's queued alert keys, read once for a whole queue run."""
+    q = sa.select(outbox.c.subscriber_id, outbox.c.key).where(outbox.c.key.startswith("alert:"))
+    out: dict[int, set[str]] = {}
+    with store.read() as conn:
+        for r in conn.execute(q):
+            out.setdefault(r.subscriber_id, set()).add(r.key)
+    return out
 
 
 @dataclass(frozen=True)
