@@ -110,11 +110,11 @@ def test_fetch_through_the_cli_with_filters_and_a_500() -> None:
     with serve(portal) as url:
         result = importer("ftportal", "--fetch", "--api-url", url, "--delay", "0",
                           "--programme", "Horizon Europe", "--status", "forthcoming,open",
-                          "--keyword", "soil")
+                          "--keyword", "soil", "--retrieved", "2026-11-25T06:00:00Z")
     assert result.exit_code == 0, result.output
     assert (1, 500) in portal.seen
     assert "ftportal: 4 new" in result.stdout  # SOIL-01, -04, -06 and SOIL-CANCER
-    listed = tracker("deadlines", "--format", "json")
+    listed = tracker("deadlines", "--as-of", "2026-11-25", "--format", "json")
     assert listed.exit_code == 0, listed.output
     assert "HORIZON-MISS-2027-05-SOIL-01-two-stage" in listed.stdout
 
@@ -132,7 +132,8 @@ def test_bundled_snapshot_is_valid_and_lists_real_upcoming_topics() -> None:
     checked = CliRunner().invoke(tracker_app, ["--seeds", str(SEEDS), "check"], env=env)
     assert checked.exit_code == 0, checked.output
     listed = CliRunner().invoke(tracker_app, ["--seeds", str(SEEDS / "ftportal-snapshot"),
-                                              "deadlines", "--format", "json"], env=env)
+                                              "deadlines", "--as-of", "2026-11-25",
+                                              "--format", "json"], env=env)  # its day
     assert listed.exit_code == 0, listed.output
     assert "HORIZON-MSCA-2027-COFUND-01-01" in listed.stdout or \
         "horizon-msca-2027-cofund-01-01" in listed.stdout

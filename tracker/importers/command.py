@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -82,12 +82,16 @@ def _retrieved(text: str | None, files: list[Path]) -> datetime:
     return max(when_of(f) for f in files)
 
 
+def _now(retrieved: str | None) -> datetime:
+    """When the data is read: --retrieved when given (a replay of a saved run), else now."""
+    return _retrieved(retrieved, []) if retrieved else datetime.now(UTC).replace(microsecond=0)
+
+
 def _report(ctx: typer.Context, kind: str, result: ParseResult, source: ImportSource,
-            scope: str, out: Path | None, hooks: tuple[AfterImport | None, FolderOf | None]) \
-        -> None:
+            scope: str, out: Path | None, hooks: tuple[AfterImport | None, FolderOf | None],
+            today: date) -> None:
     after, folder_of = hooks
     folder = out or (folder_of(ctx, kind) if folder_of else Path("imported") / kind)
-    today = datetime.now(UTC).date()
     written = store(result, folder, kind=kind, scope=scope, filt=source.filter, today=today)
     chosen = {c.identifier for c in result.calls if source.filter.matches(c, today)}
     for skipped in result.skipped:
@@ -143,7 +147,7 @@ def register(app: typer.Typer, after_import: AfterImport | None = None,
             if fetch:
                 bar = _Bar("Fetching topics")
                 try:
-                    result = fetch_source(source, datetime.now(UTC).replace(microsecond=0),
+                    result = fetch_source(source, _now(retrieved),
                                           ftportal_url=api_url or SEARCH_URL,
                                           retry=Retry(delay=delay), progress=bar)
                 finally:
@@ -160,7 +164,8 @@ def register(app: typer.Typer, after_import: AfterImport | None = None,
                     part.skipped[:0] = broken
                     result.extend(part)
                 scope = scope_name("files", source.filter.pairs())
-            _report(ctx, "ftportal", result, source, scope, out, hooks)
+            _report(ctx, "ftportal", result, source, scope, out, hooks,
+                    _now(retrieved).date() if fetch else _retrieved(retrieved, files or []).date())
         _run(go)
 
     @group.command("grantsgov")
@@ -195,11 +200,11 @@ def register(app: typer.Typer, after_import: AfterImport | None = None,
             filt_status = tuple(s for s in source.status if s not in ("forecasted", "posted"))
             plain = ImportSource("cli", "grantsgov", (), source.keyword, filt_status,
                                  source.call_id, source.agency)
-            today = datetime.now(UTC).date()
+            today = _now(retrieved).date()
             if fetch:
                 bar = _Bar("Fetching opportunities")
                 try:
-                    result = fetch_source(source, datetime.now(UTC).replace(microsecond=0),
+                    result = fetch_source(source, _now(retrieved),
                                           grantsgov_url=api_url or API_URL,
                                           retry=Retry(delay=delay), progress=bar)
                 finally:
@@ -217,7 +222,7 @@ def register(app: typer.Typer, after_import: AfterImport | None = None,
             wanted = {kinds[s] for s in source.status if s in kinds}
             if wanted:
                 result.calls = [c for c in result.calls if c.status_hint in wanted]
-            _report(ctx, "grantsgov", result, plain, scope, out, hooks)
+            _report(ctx, "grantsgov", result, plain, scope, out, hooks, _now(retrieved).date())
         _run(go)
 
     app.add_typer(group, name="import")
