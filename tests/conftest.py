@@ -69,3 +69,13 @@ def smtp() -> Iterator[SmtpServer]:
     """A real SMTP server on loopback."""
     with smtp_server() as server:
         yield server
+
+
+@pytest.fixture
+def eu(tmp_path: Path) -> Path:
+    """Feeds built from the bundled seeds, synced on 15 Jan 2025 (feed and interop tests)."""
+    from tests.feedkit import build, synced
+
+    out = tmp_path / "out"
+    build(synced(tmp_path), out)
+    return out

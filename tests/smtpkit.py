@@ -11,10 +11,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
-import os
 import re
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -29,15 +26,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiosmtpd.controller import Controller
-from typer.testing import CliRunner, Result
 
 from tests.pg import free_port
 from tracker import store as db
+from tracker import usecases
 from tracker import userinput as ui
-from tracker.cli import app
 from tracker.mail import delivery, queue, smtpurl, subscriptions, transport
 from tracker.models import Subscription
-from tracker.store import outbox as mail
 from tracker.store import subscribers
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -326,54 +321,12 @@ def active(store: db.Store, email: str) -> bool:
     return sub.active
 
 
-# ------------------------------------------------------------------ running the tracker
-
-def send(store: db.Store, smtp: SmtpServer, now: datetime) -> delivery.DrainReport:
-    """Drain the outbox over SMTP at `now`."""
-    return queue.send_due(store, transport.SmtpTransport(smtpurl.parse_smtp_url(smtp.url)),
-                           SENDER, now)
-
-
-def env_for(store: db.Store, seeds: Path, tmp_path: Path, smtp: SmtpServer | None = None,
-            **extra: str) -> dict[str, str]:
-    """The TRACKER_* settings of a `tracker` run against this store."""
-    env = {"TRACKER_DATABASE_URL": store.url, "TRACKER_SEEDS": str(seeds),
-           "TRACKER_BASE_URL": BASE_URL, "TRACKER_MAIL_FROM": SENDER,
-           "TRACKER_MAILDIR": str(tmp_path / "maildir"), "TRACKER_TIMEZONE": "Europe/Brussels"}
-    if smtp is not None:
-        env["TRACKER_SMTP_URL"] = smtp.url
-    return {**env, **extra}
-
-
-def cli(env: dict[str, str], *args: str) -> Result:
-    """`tracker ARGS...` in-process."""
-    return CliRunner().invoke(app, list(args), env=env)
-
-
-def spawn(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    """`tracker ARGS...` as a real process."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
-    return subprocess.Popen([sys.executable, "-m", "tracker", *args], env={**clean, **env},
-                            text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-
-def states(store: db.Store) -> dict[str, tuple[str, ...]]:
-    """Outbox states by recipient, oldest row first."""
-    out: dict[str, tuple[str, ...]] = {}
-    for row in sorted(mail.list_outbox(store), key=lambda r: r.id):
-        out[row.recipient] = (*out.get(row.recipient, ()), row.state)
-    return out
-
-
-def send_after_crash(env: dict[str, str]) -> Result:
-    """`tracker digest send` once the killed sender's lock is gone.
-
-    PostgreSQL frees a dead client's session lock when its backend notices the closed socket,
-    which can take a moment; on SQLite the kernel drops the file lock at once.
-    """
-    deadline = time.monotonic() + 15
-    while True:
-        result = cli(env, "digest", "send")
-        if result.exit_code != 4 or time.monotonic() > deadline:
-            return result
-        time.sleep(0.2)
+@contextmanager
+def synced_sqlite(tmp_path: Path, seeds: Path) -> Iterator[db.Store]:
+    """A SQLite store synced with `seeds` on 1 Oct 2024, before anyone subscribed."""
+    store = db.open_store(f"sqlite:///{tmp_path / 'tracker.db'}")
+    try:
+        usecases.sync(store, [seeds], brussels(2024, 10, 1, 9))
+        yield store
+    finally:
+        store.close()

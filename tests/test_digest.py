@@ -32,6 +32,7 @@ from tests.smtpkit import (
     live_app,
     run,
     sent_at,
+    synced_sqlite,
     text_of,
     unsubscribe_urls,
     write_seeds,
@@ -75,10 +76,8 @@ def seeds(tmp_path: Path) -> Path:
 @pytest.fixture
 def store(tmp_path: Path, seeds: Path) -> Iterator[db.Store]:
     """A SQLite store synced with the seeds."""
-    s = db.open_store(f"sqlite:///{tmp_path / 'tracker.db'}")
-    usecases.sync(s, [seeds], SYNCED)
-    yield s
-    s.close()
+    with synced_sqlite(tmp_path, seeds) as s:
+        yield s
 
 
 # ------------------------------------------------------------------ the digest, part by part

@@ -61,14 +61,6 @@ note = "Ω≈ç√∫ åß∂ƒ©˙∆˚¬…æ œ∑®†¥¨ˆøπ ¡™£¢�
 
 
 @pytest.fixture
-def eu(tmp_path: Path) -> Path:
-    """Feeds from the bundled seeds, synced on 15 Jan 2025."""
-    out = tmp_path / "out"
-    build(synced(tmp_path), out)
-    return out
-
-
-@pytest.fixture
 def many(tmp_path: Path) -> list[Path]:
     """Every feed of three stores: the bundled seeds, zones around the world, long UTF-8 text,
     plus the everything-feed with alarms."""

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.smtpkit import SENDER, SmtpServer, brussels, follow, write_seeds
+from tests.runkit import prepare
+from tests.smtpkit import SENDER, SmtpServer
 from tracker import store as db
-from tracker import usecases
 from tracker.mail import queue, smtpurl, transport
 from tracker.models import OutboxState
 from tracker.store import outbox
@@ -31,14 +31,7 @@ def test_refusals_and_killed_senders_lose_nothing(db_url: str, tmp_path: Path,
                                                   smtp: SmtpServer) -> None:
     """451 for 30% of the addresses, five senders killed while a message is in flight; then
     the relay recovers: every subscriber has exactly one digest (by Message-ID)."""
-    seeds = write_seeds(tmp_path / "seeds")
-    store = db.open_store(db_url)
-    try:
-        usecases.sync(store, [seeds], brussels(2024, 10, 1, 9))
-        for person in PEOPLE:
-            follow(store, person, empty=True)
-    finally:
-        store.close()
+    seeds = prepare(db_url, tmp_path, PEOPLE)
     for person in REFUSED:
         smtp.refuse(person, "451 4.3.0 try again later")
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}

@@ -21,28 +21,15 @@ from pathlib import Path
 import pytest
 
 from tests.pg import free_port
-from tests.smtpkit import SENDER, SmtpServer, brussels, follow, write_seeds
+from tests.runkit import prepare
+from tests.smtpkit import SENDER, SmtpServer
 from tracker import store as db
-from tracker import usecases
 from tracker.mail import queue, smtpurl, transport
 from tracker.models import OutboxState
 from tracker.store import outbox
 
 PEOPLE = tuple(f"p{i:02d}@uni.example" for i in range(12))
 BOUND = 10.0  # seconds: the 5 s grace, the cut, and the process's own exit
-
-
-def prepare(db_url: str, folder: Path) -> Path:
-    """A synced store with twelve subscribers who get a daily digest, empty or not."""
-    seeds = write_seeds(folder / "seeds")
-    store = db.open_store(db_url)
-    try:
-        usecases.sync(store, [seeds], brussels(2024, 10, 1, 9))
-        for person in PEOPLE:
-            follow(store, person, empty=True)
-    finally:
-        store.close()
-    return seeds
 
 
 def spawn_run(db_url: str, seeds: Path, smtp: SmtpServer, serve: bool) \
@@ -61,7 +48,7 @@ def spawn_run(db_url: str, seeds: Path, smtp: SmtpServer, serve: bool) \
 
 def trial(db_url: str, tmp_path: Path, smtp: SmtpServer, serve: bool) -> float:
     """SIGTERM while the 3rd message is held; returns the stop time; checks the outcome."""
-    seeds = prepare(db_url, tmp_path)
+    seeds = prepare(db_url, tmp_path, PEOPLE)
     smtp.hold(3, record=True)
     proc = spawn_run(db_url, seeds, smtp, serve)
     try:

@@ -37,14 +37,6 @@ HALF_HOUR = timedelta(minutes=30)
 
 
 @pytest.fixture
-def eu(tmp_path: Path) -> Path:
-    """Feeds built from the bundled seeds, synced on 15 Jan 2025."""
-    out = tmp_path / "out"
-    build(synced(tmp_path), out)
-    return out
-
-
-@pytest.fixture
 def world(tmp_path: Path) -> Path:
     """Feeds built from rule files in New York, Sydney and Kolkata time."""
     out = tmp_path / "out"

@@ -17,21 +17,16 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from tests.runkit import cli, env_for, send, send_after_crash, spawn, states
 from tests.smtpkit import (
     BASE_URL,
     BRUSSELS,
     SENDER,
     SmtpServer,
     brussels,
-    cli,
-    env_for,
     follow,
     parse,
-    send,
-    send_after_crash,
     smtp_server,
-    spawn,
-    states,
     write_seeds,
 )
 from tracker import store as db

@@ -25,11 +25,11 @@ from tests.smtpkit import (
     live_app,
     run,
     smtp_server,
+    synced_sqlite,
     unsubscribe_urls,
     write_seeds,
 )
 from tracker import store as db
-from tracker import usecases
 from tracker.cli import app
 from tracker.mail import queue, smtpurl, subscriptions, transport
 from tracker.store import outbox as mail
@@ -48,10 +48,8 @@ def seeds(tmp_path: Path) -> Path:
 @pytest.fixture
 def store(tmp_path: Path, seeds: Path) -> Iterator[db.Store]:
     """A SQLite store synced with the seeds."""
-    s = db.open_store(f"sqlite:///{tmp_path / 'tracker.db'}")
-    usecases.sync(s, [seeds], SYNCED)
-    yield s
-    s.close()
+    with synced_sqlite(tmp_path, seeds) as s:
+        yield s
 
 
 def post(url: str) -> tuple[int, str]:
