@@ -103,14 +103,9 @@ def check(paths: Sequence[Path]) -> tuple[list[Rule], list[Problem]]:
     return check_files(paths)
 
 
-def resolve_call(known: Sequence[tuple[str, Sequence[str]]], name: str) -> str:
-    """The call id for an id or official identifier (NotFoundError with a suggestion)."""
-    return call_id(known, name)
-
-
 def find_rule(rules: Sequence[Rule], name: str) -> Rule:
     """The rule with this id or official identifier, or NotFoundError with a suggestion."""
-    cid = resolve_call([(r.id, r.identifiers) for r in rules], name)
+    cid = call_id([(r.id, r.identifiers) for r in rules], name)
     return next(r for r in rules if r.id == cid)
 
 
@@ -193,21 +188,23 @@ def seeds_fingerprint(store: db.Store, paths: Sequence[Path], now: datetime) -> 
 
 
 def sync(store: db.Store, paths: Sequence[Path], now: datetime,
-         orphans: Orphans = "keep") -> db.SyncReport:
+         orphans: Orphans = "keep", seen: str | None = None) -> db.SyncReport:
     """Load every rule (any error aborts before the database is touched) and apply the diff;
-    `orphans` says what becomes of stored calls whose rule file is gone."""
+    `orphans` says what becomes of stored calls whose rule file is gone; `seen` is the seeds'
+    fingerprint when the caller already has it."""
     rules = load_rules(paths)
     history = [c for r in rules for c in rule_history(r, now, now.astimezone(r.zone).date())]
-    return db.sync(store, rules, expand_all(rules, now), now, fingerprint(paths), history,
-                   orphans)
+    return db.sync(store, rules, expand_all(rules, now), now, seen or fingerprint(paths),
+                   history, orphans)
 
 
-def up_to_date(store: db.Store, paths: Sequence[Path], now: datetime) -> bool:
-    """True when no rule file changed since the last sync, no announcement day has come and
-    no call is waiting to be pruned: a sync would write nothing."""
-    if db.is_stale(store, seeds_fingerprint(store, paths, now), now):
-        return False
-    return not any(c.orphaned for c in db.load_calls(store).values())
+def up_to_date(store: db.Store, paths: Sequence[Path], now: datetime) -> tuple[bool, str]:
+    """(True when a sync would write nothing: no rule file changed since the last sync, no
+    announcement day has come and no call is waiting to be pruned; the seeds' fingerprint)."""
+    seen = seeds_fingerprint(store, paths, now)
+    if db.is_stale(store, seen, now):
+        return False, seen
+    return not any(c.orphaned for c in db.load_calls(store).values()), seen
 
 
 @dataclass(frozen=True)
@@ -222,10 +219,11 @@ class Freshness:
 def ensure_synced(store: db.Store, paths: Sequence[Path], now: datetime) -> Freshness:
     """Sync first when the seeds changed since the store last saw them. A broken rule file
     leaves the store at its last good state: reading goes on, and the problem is returned."""
-    if not db.is_stale(store, seeds_fingerprint(store, paths, now), now):
+    seen = seeds_fingerprint(store, paths, now)
+    if not db.is_stale(store, seen, now):
         return Freshness()
     try:
-        return Freshness(sync(store, paths, now))
+        return Freshness(sync(store, paths, now, seen=seen))
     except RuleError as exc:
         first = exc.problems[0]
         more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
@@ -235,7 +233,7 @@ def ensure_synced(store: db.Store, paths: Sequence[Path], now: datetime) -> Fres
 
 def stored_deadlines(store: db.Store, q: Query) -> list[Occurrence]:
     """Like `deadlines`, but read from the store (fast for large rule sets)."""
-    ids = tuple(sorted({resolve_call(db.call_names(store), c) for c in q.calls}))
+    ids = tuple(sorted({call_id(db.call_names(store), c) for c in q.calls}))
     until = None
     if q.until is not None:  # a day of margin for zones; `select` applies the exact bound
         until = datetime.combine(q.until + timedelta(days=2), time(0), q.now.tzinfo)
@@ -244,8 +242,9 @@ def stored_deadlines(store: db.Store, q: Query) -> list[Occurrence]:
     items = db.load_occurrences(store, window, q.now)
     if not q.include_past:  # expectations that passed unseen stay listed
         late = db.Window(calls=ids, kinds=q.kinds, tags=window.tags)
+        have = {o.id for o in items}
         items += [o for o in db.load_occurrences(store, late, q.now)
-                  if o.status is Status.OVERDUE and o.id not in {i.id for i in items}]
+                  if o.status is Status.OVERDUE and o.id not in have]
     return select(sorted(items, key=lambda o: (o.instant, o.id)), set(ids), q)
 
 

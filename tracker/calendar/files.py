@@ -51,12 +51,3 @@ def write_feeds(out: Path, files: Mapping[str, bytes], index: Mapping[str, objec
     (report.written if write_atomic(out / INDEX, text.encode()) else report.unchanged) \
         .append(INDEX)
     return report
-
-
-def read_index(out: Path) -> dict[str, object]:
-    """The index written by the last build ({} when there is none)."""
-    try:
-        data = json.loads((out / INDEX).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    return data if isinstance(data, dict) else {}

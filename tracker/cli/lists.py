@@ -39,13 +39,12 @@ Fmt = Annotated[ListFormat, typer.Option("--format", "-f", help="Output format."
 Repeat = Annotated[list[str] | None, typer.Option(metavar="ID")]
 
 
-def _nothing(items_known: int, last_close: str | None, filtered: bool) -> str:
+def _nothing(items_known: int, filtered: bool) -> str:
     """Why a listing is empty, and what to do."""
     if filtered:
         return "Nothing upcoming matches. Try --all, a later --until, or fewer filters."
     why = f"all {items_known} tracked dates have passed" if items_known else "no rules loaded"
-    last = f" (the last call closed on {last_close})" if last_close else ""
-    return (f"Nothing upcoming: {why}{last}. Add rules under seeds/ (tracker init makes a "
+    return (f"Nothing upcoming: {why}. Add rules under seeds/ (tracker init makes a "
             "project), import calls (tracker import ftportal --fetch), or see the past with "
             "--all.")
 
@@ -105,14 +104,14 @@ def deadlines(
         typer.echo(render.as_csv(items, now), nl=False)
     elif fmt is Format.ics:
         if not items:
-            typer.echo(_nothing(everything, None, filtered) + " The calendar is empty.",
+            typer.echo(_nothing(everything, filtered) + " The calendar is empty.",
                        err=True)
         title = filter_title(query.filter(query.calls))
         sys.stdout.buffer.write(calendar(items, title, stamp=now))
     elif items:
         typer.echo(views.deadlines_table(items, now))
     else:
-        typer.echo(_nothing(everything, None, filtered))
+        typer.echo(_nothing(everything, filtered))
     if fmt is Format.table:
         for name, count, day in usecases.snapshots(settings.seeds):
             source = name.removesuffix("-snapshot")
@@ -200,10 +199,11 @@ def sync(ctx: typer.Context, prune: Annotated[bool, typer.Option(
     settings = settings_of(ctx)
     store = open_store(settings)
     now = datetime.now(UTC)
-    if usecases.up_to_date(store, settings.seeds, now):  # nothing read, parsed or compared
+    current, seen = usecases.up_to_date(store, settings.seeds, now)
+    if current:  # nothing read, parsed or compared
         typer.echo("Up to date: nothing changed.")
         return
-    report = usecases.sync(store, settings.seeds, now, "prune" if prune else "refuse")
+    report = usecases.sync(store, settings.seeds, now, "prune" if prune else "refuse", seen)
     if report.baseline:
         typer.echo(f"Started tracking: {report.added} calls and dates recorded as a baseline.")
     elif not report.wrote:

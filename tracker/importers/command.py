@@ -87,6 +87,17 @@ def _now(retrieved: str | None) -> datetime:
     return _retrieved(retrieved, []) if retrieved else datetime.now(UTC).replace(microsecond=0)
 
 
+def _fetch(source: ImportSource, retrieved: str | None, delay: float, label: str,
+           **where: str) -> ParseResult:
+    """Read a portal live, with a progress bar, a polite delay and retries."""
+    bar = _Bar(label)
+    try:
+        return fetch_source(source, _now(retrieved), retry=Retry(delay=delay), progress=bar,
+                            **where)
+    finally:
+        bar.close()
+
+
 def _report(ctx: typer.Context, kind: str, result: ParseResult, source: ImportSource,
             scope: str, out: Path | None, hooks: tuple[AfterImport | None, FolderOf | None],
             today: date) -> None:
@@ -145,13 +156,8 @@ def register(app: typer.Typer, after_import: AfterImport | None = None,
                                   tuple(keyword or ()), _statuses("ftportal", status),
                                   tuple(call_id or ()))
             if fetch:
-                bar = _Bar("Fetching topics")
-                try:
-                    result = fetch_source(source, _now(retrieved),
-                                          ftportal_url=api_url or SEARCH_URL,
-                                          retry=Retry(delay=delay), progress=bar)
-                finally:
-                    bar.close()
+                result = _fetch(source, retrieved, delay, "Fetching topics",
+                                ftportal_url=api_url or SEARCH_URL)
                 scope = source.scope
             else:
                 if not files:
@@ -202,13 +208,8 @@ def register(app: typer.Typer, after_import: AfterImport | None = None,
                                  source.call_id, source.agency)
             today = _now(retrieved).date()
             if fetch:
-                bar = _Bar("Fetching opportunities")
-                try:
-                    result = fetch_source(source, _now(retrieved),
-                                          grantsgov_url=api_url or API_URL,
-                                          retry=Retry(delay=delay), progress=bar)
-                finally:
-                    bar.close()
+                result = _fetch(source, retrieved, delay, "Fetching opportunities",
+                                grantsgov_url=api_url or API_URL)
                 scope = source.scope
             else:
                 if extract is None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
 from datetime import date, datetime, time
 from typing import Any
 
@@ -324,8 +323,3 @@ def _salvage(text: str) -> tuple[list[dict[str, Any]], list[Skipped]]:
         if isinstance(obj, dict):
             out.append(obj)
     return out, [Skipped("(file)", "not a search-API response: no 'results' list")]
-
-
-def with_retrieved(call: ImportedCall, when: datetime) -> ImportedCall:
-    """The same call read at another time."""
-    return replace(call, retrieved=when)

@@ -49,15 +49,6 @@ class Queued:
     revision_mark: int | None = None  # for a digest: the newest change it could tell
 
 
-def outbox_keys(store: Store, subscriber_id: int, prefix: str = "") -> set[str]:
-    """Keys already queued for a subscriber."""
-    q = sa.select(outbox.c.key).where(outbox.c.subscriber_id == subscriber_id)
-    if prefix:
-        q = q.where(outbox.c.key.startswith(prefix))
-    with store.read() as conn:
-        return {r.key for r in conn.execute(q)}
-
-
 def enqueue(store: Store, item: Queued, now: datetime) -> bool:
     """Insert one outbox row (and its token, and the digest bookkeeping) atomically.
 

@@ -23,7 +23,6 @@ from tracker.errors import UsageError
 from tracker.mail import compose
 from tracker.mail.subscriptions import Changes
 from tracker.models import Every, Kind
-from tracker.store import subscribers
 
 CSRF_COOKIE = "tracker_csrf"
 MAX_FORM = 16_384
@@ -147,8 +146,3 @@ def confirm_message(env: jinja2.Environment, sender: str, w: Wanted, confirm_url
     payload = compose.message(sender, w.email, subject, text, html, None, message_id, now,
                               stop_url, stop_token)
     return subject, message_id, payload
-
-
-def new_link_token() -> str:
-    """A token for the stop link of a confirmation mail (stored hashed by the outbox)."""
-    return subscribers.new_token()
