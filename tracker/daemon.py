@@ -3,6 +3,9 @@
 Correctness lives in our tables, not in the job store: each job does "what is due and not yet
 done", so a restart after any downtime catches up exactly once. The jobs only decide *when* to
 look; `Runner.tick(now)` is the whole of the work and takes the clock as an input.
+
+On PostgreSQL any number of processes run: the leader (tracker.store.leader) imports, syncs,
+builds feeds and queues mail; every process sends (the 'send' job, tracker.store.claims).
 """
 
 from __future__ import annotations
@@ -26,11 +29,14 @@ from tracker.calendar import feeds
 from tracker.importers.sources import Fetcher, ImportSource
 from tracker.mail import delivery, queue
 from tracker.mail.transport import Transport
+from tracker.store.leader import Leadership
 from tracker.store.state import get_state, put_state
 
 log = logging.getLogger("tracker.run")
 Clock = Callable[[], datetime]
 GRACE = 5.0  # seconds a message in flight may take to finish after SIGTERM
+LEADER_JOBS = frozenset({"imports", "sync", "feeds"})
+SEND_EVERY = 5.0  # seconds between looks at the outbox when several processes send
 
 
 @dataclass
@@ -50,6 +56,8 @@ class Runner:
     sources: list[ImportSource] = field(default_factory=list)
     imported: Path = Path("imported")
     fetcher: Fetcher | None = None
+    shared: bool = False  # PostgreSQL: several processes; only the leader schedules
+    leads: Callable[[], bool] = lambda: True
 
     def sync(self, now: datetime) -> bool:
         """Apply rule changes, if any; rebuild the feeds right after a change. A broken rule
@@ -77,14 +85,23 @@ class Runner:
         return True
 
     def mail(self, now: datetime) -> delivery.DrainReport:
-        """Queue due digests and alerts, then drain the outbox (this process holds the lock)."""
+        """Queue due digests and alerts (the leader), then drain the outbox unless the 'send'
+        job does that (several processes)."""
         if self.stopping.is_set():
             return delivery.DrainReport()
-        queued = queue.queue_due(self.store, now, self.base_url, self.sender)
-        for err in queued.errors:
-            log.error("event=queue-error detail=%r", err)
-        if queued.digests or queued.alerts:
-            log.info("event=queued digests=%d alerts=%d", queued.digests, queued.alerts)
+        if self.leads():
+            queued = queue.queue_due(self.store, now, self.base_url, self.sender)
+            for err in queued.errors:
+                log.error("event=queue-error detail=%r", err)
+            if queued.digests or queued.alerts:
+                log.info("event=queued digests=%d alerts=%d", queued.digests, queued.alerts)
+        return delivery.DrainReport() if self.shared else self.send(now)
+
+    def send(self, now: datetime) -> delivery.DrainReport:
+        """Drain the outbox over one connection (this process holds the sender lock, or the
+        database lets several send)."""
+        if self.stopping.is_set():
+            return delivery.DrainReport()
         self.sending = self.transport()
         try:
             sent = queue.send_due(self.store, self.sending, self.sender, now, hold_lock=False,
@@ -128,11 +145,15 @@ class Runner:
     def tick(self, now: datetime) -> None:
         """Everything that is due at `now`, in order: imports, sync, feeds, mail."""
         for name, job in (("imports", self.imports), ("sync", self.sync), ("feeds", self.feeds),
-                          ("mail", self.mail)):
-            self.guarded(name, job, now)
+                          ("mail", self.mail), ("send", self.send)):
+            if name != "send" or self.shared:
+                self.guarded(name, job, now)
 
     def guarded(self, name: str, job: Callable[[datetime], object], now: datetime) -> None:
-        """Run one job; an error is logged and recorded, never fatal to the scheduler."""
+        """Run one job (the leader's jobs only while leading); an error is logged and
+        recorded, never fatal to the scheduler."""
+        if name in LEADER_JOBS and not self.leads():
+            return
         try:
             job(now)
             self.errors.pop(name, None)
@@ -159,6 +180,7 @@ class Scheduled:
     clock: Clock
     stopping: threading.Event = field(default_factory=threading.Event)
     reporter: threading.Thread | None = None
+    leadership: Leadership | None = None
 
     def next_runs(self) -> dict[str, datetime | None]:
         """Next run time of each job."""
@@ -193,7 +215,14 @@ class Scheduled:
             log.warning("event=abort-send grace=%ss", grace)
             self.runner.sending.abort()
         waiter.join()
+        if self.leadership is not None:
+            self.leadership.stop()
         log.info("event=stopped")
+
+    def wake(self) -> None:
+        """Run every job now (this process has just become the leader)."""
+        for job in self.scheduler.get_jobs():
+            job.modify(next_run_time=datetime.now(UTC))
 
 
 def start(runner: Runner, sync_every: timedelta,
@@ -215,10 +244,17 @@ def start(runner: Runner, sync_every: timedelta,
                       id="feeds", next_run_time=first)
     scheduler.add_job(job("mail", runner.mail), CronTrigger(second=0, timezone=UTC),
                       id="mail", next_run_time=first)
+    if runner.shared:
+        scheduler.add_job(job("send", runner.send), IntervalTrigger(
+            seconds=SEND_EVERY, timezone=UTC), id="send", next_run_time=first)
+        scheduled.leadership = Leadership(runner.store, scheduled.wake)
+        runner.leads = scheduled.leadership.leading
     if runner.sources:
         scheduler.add_job(job("imports", runner.imports), CronTrigger(second=15, timezone=UTC),
                           id="imports", next_run_time=first)
     scheduler.start()
+    if scheduled.leadership is not None:
+        scheduled.leadership.start()
     scheduled.reporter = threading.Thread(target=scheduled.report_loop, name="tracker-status",
                                           daemon=True)
     scheduled.reporter.start()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -86,7 +87,8 @@ def run(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:
     """Run the scheduler: sync rules, rebuild feeds, queue and send digests and alerts. Stops
-    cleanly on SIGTERM: nothing is left half-sent."""
+    cleanly on SIGTERM: nothing is left half-sent. On PostgreSQL several may run: one leads,
+    all send."""
     from tracker import daemon, userinput
 
     stopping = daemon.catch_stop_signals()
@@ -95,13 +97,16 @@ def run(
     every = userinput.interval(sync_every, "--sync-every")
     base = mail_base_url(settings, allow_loopback)
     store = open_store(settings)
-    with store.exclusive("tracker run", wait=5.0):
+    from tracker.store.claims import several_senders
+
+    shared = several_senders(store)  # PostgreSQL: any number run; one leads (tracker.daemon)
+    with nullcontext() if shared else store.exclusive("tracker run", wait=5.0):
         from tracker.importers import parse_sources
 
         runner = daemon.Runner(store, list(settings.seeds), settings.calendars, base,
                                settings.mail_from, lambda: transport(settings),
                                sources=parse_sources(settings.imports),
-                               imported=settings.imported)
+                               imported=settings.imported, shared=shared)
         scheduled = daemon.start(runner, every)
         if serve_http:
             from tracker.web.app import make_app

@@ -23,7 +23,7 @@ from tracker.mail import delivery
 from tracker.mail.transport import Transport
 from tracker.models import Change, ChangeKind, Occurrence, Revision, Status, Subscription
 from tracker.resources import templates
-from tracker.store import outbox, subscribers
+from tracker.store import claims, outbox, subscribers
 
 log = logging.getLogger(__name__)
 PREVIEW_TOKEN = "PREVIEW-TOKEN-0000"
@@ -260,8 +260,9 @@ def preview(store: db.Store, sub: Subscription, at: datetime, base_url: str, sen
 def send_due(store: db.Store, transport: Transport, sender: str, now: datetime,
              hold_lock: bool = True, stop: threading.Event | None = None) \
         -> delivery.DrainReport:
-    """Drain the outbox; only one process sends at a time."""
-    if not hold_lock:
+    """Drain the outbox; on SQLite only one process sends at a time (PostgreSQL: any number,
+    see tracker.store.claims)."""
+    if not hold_lock or claims.several_senders(store):
         return delivery.drain(store, transport, sender, now, stop)
     with store.exclusive("sending mail"):
         return delivery.drain(store, transport, sender, now, stop)

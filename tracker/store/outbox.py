@@ -1,4 +1,5 @@
-"""The outbox: each message queued once per (subscriber, period), claimed by one sender, settled.
+"""The outbox: each message queued once per (subscriber, period), claimed by one sender
+(tracker.store.claims), settled.
 
 A sent message's body is not kept (it held a working unsubscribe link); its subject and
 Message-ID stay as the record.
@@ -118,7 +119,8 @@ class OutboxRow:
     sent_at: datetime | None
 
 
-def _row(r: sa.Row[tuple[object, ...]]) -> OutboxRow:
+def as_row(r: sa.Row[tuple[object, ...]]) -> OutboxRow:
+    """A row as read from the outbox table."""
     m = r._mapping
     return OutboxRow(m["id"], m["subscriber_id"], m["key"], m["kind"], OutboxState(m["state"]),
                      m["attempts"], from_utc_naive(m["next_attempt_at"]), m["last_error"],
@@ -134,13 +136,6 @@ def mark_period(store: Store, subscriber_id: int, key: str) -> None:
                      .values(last_period=key))
 
 
-def release_stale(store: Store) -> int:
-    """Put rows left 'sending' by a crash back to 'pending' (call only under the sender lock)."""
-    with store.write() as conn:
-        return int(conn.execute(outbox.update().where(outbox.c.state == SENDING)
-                                .values(state=PENDING, claimed_at=None)).rowcount)
-
-
 def drop_unsubscribed(store: Store) -> int:
     """Unsent mail of addresses that unsubscribed after it was queued: never send it."""
     gone = sa.select(subscribers.c.id).where(subscribers.c.active == sa.false())
@@ -153,49 +148,6 @@ def drop_unsubscribed(store: Store) -> int:
                    .rowcount)
 
 
-def due_messages(store: Store, now: datetime, limit: int = 500) -> list[OutboxRow]:
-    """Pending rows whose next attempt time has come, oldest first."""
-    q = (sa.select(outbox).where(outbox.c.state == PENDING)
-         .where(outbox.c.next_attempt_at <= utc_naive(now))
-         .order_by(outbox.c.id).limit(limit))
-    with store.read() as conn:
-        return [_row(r) for r in conn.execute(q)]
-
-
-def claim(store: Store, row_id: int, now: datetime) -> bool:
-    """pending -> sending, for exactly one claimer."""
-    with store.write() as conn:
-        result = conn.execute(outbox.update().where(outbox.c.id == row_id)
-                              .where(outbox.c.state == PENDING)
-                              .values(state=SENDING, claimed_at=utc_naive(now),
-                                      attempts=outbox.c.attempts + 1))
-        return bool(result.rowcount)
-
-
-def settle(store: Store, row_id: int, state: OutboxState, now: datetime, error: str = "",
-           next_attempt: datetime | None = None) -> None:
-    """Record the outcome of an attempt: sent, failed, or pending again at `next_attempt`."""
-    values: dict[str, object] = {"state": state, "last_error": error[:2000], "claimed_at": None}
-    if state == SENT:
-        values["sent_at"] = utc_naive(now)
-        values["payload"] = b""  # its unsubscribe link must not outlive the mail
-    if next_attempt is not None:
-        values["next_attempt_at"] = utc_naive(next_attempt)
-    with store.write() as conn:
-        conn.execute(outbox.update().where(outbox.c.id == row_id).values(**values))
-
-
-def postpone(store: Store, row_ids: Sequence[int], error: str, when: datetime) -> None:
-    """Pending rows that could not even be tried (server down): count the attempt, retry later."""
-    if not row_ids:
-        return
-    with store.write() as conn:
-        conn.execute(outbox.update().where(outbox.c.id.in_(row_ids))
-                     .where(outbox.c.state == PENDING)
-                     .values(attempts=outbox.c.attempts + 1, last_error=error[:2000],
-                             next_attempt_at=utc_naive(when)))
-
-
 def list_outbox(store: Store, states: Sequence[OutboxState] = (), limit: int = 200) \
         -> list[OutboxRow]:
     """Outbox rows, newest first."""
@@ -203,7 +155,7 @@ def list_outbox(store: Store, states: Sequence[OutboxState] = (), limit: int = 2
     if states:
         q = q.where(outbox.c.state.in_(states))
     with store.read() as conn:
-        return [_row(r) for r in conn.execute(q)]
+        return [as_row(r) for r in conn.execute(q)]
 
 
 def outbox_counts(store: Store) -> dict[OutboxState, int]:

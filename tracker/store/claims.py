@@ -1,0 +1,169 @@
+"""A sender's claims on outbox rows: a batch claimed in one transaction, settled in one.
+
+Any number of senders may drain one PostgreSQL outbox: a claim takes due rows with
+`FOR UPDATE SKIP LOCKED`, marks them 'sending' and, in the same transaction, takes a session
+advisory lock per row on the sender's own connection. A sender that dies loses its session and
+so its locks: the next claim by anyone puts its rows back ('sending' without a lock), and they
+go out again with the same Message-ID. A claim older than LEASE is taken back even while locked
+(a sender stuck that long). On SQLite only one process sends (the file lock of
+`Store.exclusive`), so it puts every row left 'sending' back when it starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import TracebackType
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from tracker.models import OutboxState
+from tracker.store.engine import Store
+from tracker.store.outbox import OutboxRow, as_row
+from tracker.store.schema import outbox, utc_naive
+
+PENDING, SENDING, SENT, FAILED = (OutboxState.PENDING, OutboxState.SENDING, OutboxState.SENT,
+                                  OutboxState.FAILED)
+LEASE = timedelta(minutes=15)
+ROW_LOCKS = 0x6F75_7462  # 'outb': first key of the (class, row id) advisory locks
+_LOST = sa.text(
+    "NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted"
+    " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    " AND CAST(l.classid AS bigint) = :cls AND l.objsubid = 2"
+    " AND CAST(l.objid AS bigint) = outbox.id)"
+).bindparams(cls=ROW_LOCKS)
+
+
+def several_senders(store: Store) -> bool:
+    """True where several processes may send at once (PostgreSQL)."""
+    return store.engine.dialect.name == "postgresql"
+
+
+def release_stale(store: Store) -> int:
+    """Put rows left 'sending' by a crash back to 'pending' (only for the one sender)."""
+    with store.write() as conn:
+        return int(conn.execute(outbox.update().where(outbox.c.state == SENDING)
+                                .values(state=PENDING, claimed_at=None)).rowcount)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Rows claimed together; `stamp` (their claimed_at) proves the claim is still ours."""
+
+    rows: list[OutboxRow]
+    stamp: datetime
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one claimed row: sent, failed, pending again at `retry_at` (with its
+    error), or None: never tried (released, the attempt not counted)."""
+
+    row_id: int
+    state: OutboxState | None
+    error: str = ""
+    retry_at: datetime | None = None
+
+
+class Claimer:
+    """One sender's side of the outbox, as a context manager (on PostgreSQL: a connection of its
+    own for the whole drain, whose session holds the row locks)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.conn: Connection | None = None
+
+    def __enter__(self) -> Claimer:
+        if several_senders(self.store):
+            self.conn = self.store.engine.connect()
+        else:
+            release_stale(self.store)
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self.conn is None:
+            return
+        try:  # a pooled session keeps its advisory locks: drop them before it goes back
+            self._unlock()
+            self.conn.close()
+        except sa.exc.DBAPIError:
+            self.conn.invalidate()  # a broken session: closing it ends its locks too
+        self.conn = None
+
+    def _unlock(self) -> None:
+        assert self.conn is not None
+        self.conn.execute(sa.text("SELECT pg_advisory_unlock_all()"))
+        self.conn.commit()
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        """A write transaction on outbox rows: on PostgreSQL row locks suffice (no
+        database-wide write lock, so a sync never holds up sending)."""
+        if self.conn is None:
+            with self.store.write() as conn:
+                yield conn
+            return
+        with self.conn.begin():
+            yield self.conn
+
+    def claim(self, now: datetime, limit: int) -> Batch:
+        """Up to `limit` due rows, oldest first, now 'sending' for this sender (attempt counted)."""
+        stamp = utc_naive(now)
+        due = (sa.select(outbox.c.id).where(outbox.c.state == PENDING)
+               .where(outbox.c.next_attempt_at <= stamp)
+               .order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit))
+        if self.conn is not None:
+            due = due.with_for_update(skip_locked=True)
+        with self._tx() as conn:
+            if self.conn is not None:
+                self._take_back(conn, stamp)
+            found = conn.execute(outbox.update().where(outbox.c.id.in_(due.scalar_subquery()))
+                                 .values(state=SENDING, claimed_at=stamp,
+                                         attempts=outbox.c.attempts + 1)
+                                 .returning(*outbox.c)).all()
+            rows = sorted((as_row(r) for r in found), key=lambda r: r.id)
+            if self.conn is not None and rows:
+                conn.execute(sa.text("SELECT pg_try_advisory_lock(CAST(:cls AS integer), i) FROM "
+                                     "unnest(CAST(:ids AS integer[])) AS i"),
+                             {"cls": ROW_LOCKS, "ids": [r.id for r in rows]})
+        return Batch(rows, stamp)
+
+    @staticmethod
+    def _take_back(conn: Connection, stamp: datetime) -> None:
+        """Rows of senders that died (their locks are gone) or hold them past the lease."""
+        lost = (sa.select(outbox.c.id).where(outbox.c.state == SENDING)
+                .where(sa.or_(outbox.c.claimed_at.is_(None),
+                              outbox.c.claimed_at < stamp - LEASE, _LOST))
+                .with_for_update(skip_locked=True))
+        conn.execute(outbox.update().where(outbox.c.id.in_(lost.scalar_subquery()))
+                     .values(state=PENDING, claimed_at=None))
+
+    def settle(self, batch: Batch, outcomes: Sequence[Outcome], now: datetime) -> None:
+        """Record a batch's outcomes in one transaction, then drop its row locks. A row whose
+        claim was taken back meanwhile (another stamp) is left to its new sender."""
+        ours = sa.and_(outbox.c.state == SENDING, outbox.c.claimed_at == batch.stamp)
+        sent = [o.row_id for o in outcomes if o.state == SENT]
+        untried = [o.row_id for o in outcomes if o.state is None]
+        with self._tx() as conn:
+            if sent:
+                conn.execute(outbox.update().where(outbox.c.id.in_(sent)).where(ours)
+                             .values(state=SENT, sent_at=utc_naive(now), payload=b"",
+                                     last_error="", claimed_at=None))
+            if untried:
+                conn.execute(outbox.update().where(outbox.c.id.in_(untried)).where(ours)
+                             .values(state=PENDING, claimed_at=None,
+                                     attempts=outbox.c.attempts - 1))
+            for o in outcomes:
+                if o.state in (PENDING, FAILED):
+                    values: dict[str, object] = {"state": o.state, "last_error": o.error[:2000],
+                                                 "claimed_at": None}
+                    if o.retry_at is not None:
+                        values["next_attempt_at"] = utc_naive(o.retry_at)
+                    conn.execute(outbox.update().where(outbox.c.id == o.row_id).where(ours)
+                                 .values(**values))
+        if self.conn is not None:
+            self._unlock()
