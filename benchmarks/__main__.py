@@ -24,6 +24,7 @@ from benchmarks.figures import Bench, cli_figures, feeds_at, feeds_figures, sync
 from benchmarks.harness import Section, render, run, tracker_env
 from benchmarks.http import serve_figures
 from benchmarks.mailbench import digest_figures, smtp_figures
+from benchmarks.senders import sender_figures
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,8 @@ def section(kind: str, p: Plan, work: Path) -> Section:
         sync_figures(main, s, occurrences)
         cli_figures(main, s, p.cli_repeats)
         digest_figures(main, s, *p.subscribers, p.target_subscribers)
+        if kind == "postgresql":
+            sender_figures(main, s, p.smtp_messages)
         smtp_figures(main, s, p.smtp_messages)
         shutil.rmtree(main.seeds, ignore_errors=True)
         small, large = (bench(work, f"{kind}-feeds{n}", make(f"{kind}_feeds{n}"), n, 1)

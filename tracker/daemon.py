@@ -247,13 +247,15 @@ def start(runner: Runner, sync_every: timedelta,
     if runner.shared:
         scheduler.add_job(job("send", runner.send), IntervalTrigger(
             seconds=SEND_EVERY, timezone=UTC), id="send", next_run_time=first)
-        scheduled.leadership = Leadership(runner.store, scheduled.wake)
+        scheduled.leadership = Leadership(runner.store)
         runner.leads = scheduled.leadership.leading
+        scheduled.leadership.poll()  # the first runs know their role
     if runner.sources:
         scheduler.add_job(job("imports", runner.imports), CronTrigger(second=15, timezone=UTC),
                           id="imports", next_run_time=first)
     scheduler.start()
     if scheduled.leadership is not None:
+        scheduled.leadership.on_gain = scheduled.wake  # a follower that takes over runs at once
         scheduled.leadership.start()
     scheduled.reporter = threading.Thread(target=scheduled.report_loop, name="tracker-status",
                                           daemon=True)

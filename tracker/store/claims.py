@@ -2,11 +2,13 @@
 
 Any number of senders may drain one PostgreSQL outbox: a claim takes due rows with
 `FOR UPDATE SKIP LOCKED`, marks them 'sending' and, in the same transaction, takes a session
-advisory lock per row on the sender's own connection. A sender that dies loses its session and
-so its locks: the next claim by anyone puts its rows back ('sending' without a lock), and they
-go out again with the same Message-ID. A claim older than LEASE is taken back even while locked
-(a sender stuck that long). On SQLite only one process sends (the file lock of
-`Store.exclusive`), so it puts every row left 'sending' back when it starts.
+advisory lock per row on the sender's own connection. That lock is the claim's lease, and it
+lasts exactly as long as the sender's session: a sender that dies (or loses its connection)
+loses its locks, the next claim by anyone puts its rows back ('sending' without a lock), and
+they go out again with the same Message-ID; a sender's settle touches only rows whose lock it
+still holds. A live sender is never robbed (each send is bounded by the SMTP timeout). On
+SQLite only one process sends (the file lock of `Store.exclusive`), so it puts every row left
+'sending' back when it starts.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from types import TracebackType
 
 import sqlalchemy as sa
@@ -27,14 +29,14 @@ from tracker.store.schema import outbox, utc_naive
 
 PENDING, SENDING, SENT, FAILED = (OutboxState.PENDING, OutboxState.SENDING, OutboxState.SENT,
                                   OutboxState.FAILED)
-LEASE = timedelta(minutes=15)
 ROW_LOCKS = 0x6F75_7462  # 'outb': first key of the (class, row id) advisory locks
-_LOST = sa.text(
-    "NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted"
-    " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-    " AND CAST(l.classid AS bigint) = :cls AND l.objsubid = 2"
-    " AND CAST(l.objid AS bigint) = outbox.id)"
-).bindparams(cls=ROW_LOCKS)
+_LOCKED = ("{no}EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted"
+           " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+           " AND CAST(l.classid AS bigint) = :cls AND l.objsubid = 2"
+           " AND CAST(l.objid AS bigint) = outbox.id{mine})")
+_LOST = sa.text(_LOCKED.format(no="NOT ", mine="")).bindparams(cls=ROW_LOCKS)
+_MINE = sa.text(_LOCKED.format(no="", mine=" AND l.pid = pg_backend_pid()")) \
+    .bindparams(cls=ROW_LOCKS)
 
 
 def several_senders(store: Store) -> bool:
@@ -88,16 +90,12 @@ class Claimer:
         if self.conn is None:
             return
         try:  # a pooled session keeps its advisory locks: drop them before it goes back
-            self._unlock()
+            self.conn.execute(sa.text("SELECT pg_advisory_unlock_all()"))
+            self.conn.commit()
             self.conn.close()
         except sa.exc.DBAPIError:
             self.conn.invalidate()  # a broken session: closing it ends its locks too
         self.conn = None
-
-    def _unlock(self) -> None:
-        assert self.conn is not None
-        self.conn.execute(sa.text("SELECT pg_advisory_unlock_all()"))
-        self.conn.commit()
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
@@ -120,32 +118,28 @@ class Claimer:
             due = due.with_for_update(skip_locked=True)
         with self._tx() as conn:
             if self.conn is not None:
-                self._take_back(conn, stamp)
+                lost = (sa.select(outbox.c.id).where(outbox.c.state == SENDING).where(_LOST)
+                        .with_for_update(skip_locked=True))
+                conn.execute(outbox.update().where(outbox.c.id.in_(lost.scalar_subquery()))
+                             .values(state=PENDING, claimed_at=None))
             found = conn.execute(outbox.update().where(outbox.c.id.in_(due.scalar_subquery()))
                                  .values(state=SENDING, claimed_at=stamp,
                                          attempts=outbox.c.attempts + 1)
                                  .returning(*outbox.c)).all()
             rows = sorted((as_row(r) for r in found), key=lambda r: r.id)
-            if self.conn is not None and rows:
-                conn.execute(sa.text("SELECT pg_try_advisory_lock(CAST(:cls AS integer), i) FROM "
+            if self.conn is not None and rows:  # these rows are ours: nobody else holds a lock
+                conn.execute(sa.text("SELECT pg_advisory_lock(CAST(:cls AS integer), i) FROM "
                                      "unnest(CAST(:ids AS integer[])) AS i"),
                              {"cls": ROW_LOCKS, "ids": [r.id for r in rows]})
         return Batch(rows, stamp)
 
-    @staticmethod
-    def _take_back(conn: Connection, stamp: datetime) -> None:
-        """Rows of senders that died (their locks are gone) or hold them past the lease."""
-        lost = (sa.select(outbox.c.id).where(outbox.c.state == SENDING)
-                .where(sa.or_(outbox.c.claimed_at.is_(None),
-                              outbox.c.claimed_at < stamp - LEASE, _LOST))
-                .with_for_update(skip_locked=True))
-        conn.execute(outbox.update().where(outbox.c.id.in_(lost.scalar_subquery()))
-                     .values(state=PENDING, claimed_at=None))
-
     def settle(self, batch: Batch, outcomes: Sequence[Outcome], now: datetime) -> None:
         """Record a batch's outcomes in one transaction, then drop its row locks. A row whose
-        claim was taken back meanwhile (another stamp) is left to its new sender."""
+        claim was taken back meanwhile (this session lost its locks) is left to its new
+        sender."""
         ours = sa.and_(outbox.c.state == SENDING, outbox.c.claimed_at == batch.stamp)
+        if self.conn is not None:
+            ours = sa.and_(ours, _MINE)
         sent = [o.row_id for o in outcomes if o.state == SENT]
         untried = [o.row_id for o in outcomes if o.state is None]
         with self._tx() as conn:
@@ -165,5 +159,8 @@ class Claimer:
                         values["next_attempt_at"] = utc_naive(o.retry_at)
                     conn.execute(outbox.update().where(outbox.c.id == o.row_id).where(ours)
                                  .values(**values))
-        if self.conn is not None:
-            self._unlock()
+        if self.conn is not None and batch.rows:
+            self.conn.execute(sa.text("SELECT pg_advisory_unlock(CAST(:cls AS integer), i) FROM "
+                                      "unnest(CAST(:ids AS integer[])) AS i"),
+                              {"cls": ROW_LOCKS, "ids": [r.id for r in batch.rows]})
+            self.conn.commit()

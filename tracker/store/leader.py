@@ -74,8 +74,7 @@ class Leadership:
             self._stop.wait(self.every)
 
     def start(self) -> None:
-        """Take the role now if it is free, then keep trying in the background."""
-        self.poll()
+        """Keep trying for the role (or checking it) in the background."""
         self._thread = threading.Thread(target=self._loop, name="tracker-leader", daemon=True)
         self._thread.start()
 
