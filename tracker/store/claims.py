@@ -30,10 +30,10 @@ from tracker.store.schema import outbox, utc_naive
 PENDING, SENDING, SENT, FAILED = (OutboxState.PENDING, OutboxState.SENDING, OutboxState.SENT,
                                   OutboxState.FAILED)
 ROW_LOCKS = 0x6F75_7462  # 'outb': first key of the (class, row id) advisory locks
-_LOCKED = ("{no}EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted"
+_LOCKED = ("outbox.id {no}IN (SELECT CAST(l.objid AS bigint) FROM pg_locks l"
+           " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2"
            " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-           " AND CAST(l.classid AS bigint) = :cls AND l.objsubid = 2"
-           " AND CAST(l.objid AS bigint) = outbox.id{mine})")
+           " AND CAST(l.classid AS bigint) = :cls{mine})")  # read once, not once per row
 _LOST = sa.text(_LOCKED.format(no="NOT ", mine="")).bindparams(cls=ROW_LOCKS)
 _MINE = sa.text(_LOCKED.format(no="", mine=" AND l.pid = pg_backend_pid()")) \
     .bindparams(cls=ROW_LOCKS)
@@ -122,19 +122,22 @@ class Claimer:
                         .with_for_update(skip_locked=True))
                 conn.execute(outbox.update().where(outbox.c.id.in_(lost.scalar_subquery()))
                              .values(state=PENDING, claimed_at=None))
-            found = conn.execute(outbox.update().where(outbox.c.id.in_(due.scalar_subquery()))
-                                 .values(state=SENDING, claimed_at=stamp,
-                                         attempts=outbox.c.attempts + 1)
-                                 .returning(*outbox.c)).all()
-            rows = sorted((as_row(r) for r in found), key=lambda r: r.id)
-            if self.conn is not None and rows:  # these rows are ours: nobody else holds a lock
-                conn.execute(sa.text("SELECT pg_advisory_lock(CAST(:cls AS integer), i) FROM "
-                                     "unnest(CAST(:ids AS integer[])) AS i"),
-                             {"cls": ROW_LOCKS, "ids": [r.id for r in rows]})
-        return Batch(rows, stamp)
+            found = conn.execute(self._locking(  # these rows are ours: nobody holds a lock
+                outbox.update().where(outbox.c.id.in_(due.scalar_subquery()))
+                .values(state=SENDING, claimed_at=stamp, attempts=outbox.c.attempts + 1)
+                .returning(*outbox.c), "pg_advisory_lock")).all()
+        return Batch(sorted((as_row(r) for r in found), key=lambda r: r.id), stamp)
+
+    def _locking(self, stmt: sa.Update, how: str) -> sa.Update:
+        """On PostgreSQL, take or drop the row lock of each row the statement writes, in the
+        statement itself (RETURNING runs once per row written)."""
+        if self.conn is None:
+            return stmt
+        return stmt.returning(getattr(sa.func, how)(sa.cast(ROW_LOCKS, sa.Integer),
+                                                    outbox.c.id))
 
     def settle(self, batch: Batch, outcomes: Sequence[Outcome], now: datetime) -> None:
-        """Record a batch's outcomes in one transaction, then drop its row locks. A row whose
+        """Record a batch's outcomes and drop its row locks, in one transaction. A row whose
         claim was taken back meanwhile (this session lost its locks) is left to its new
         sender."""
         ours = sa.and_(outbox.c.state == SENDING, outbox.c.claimed_at == batch.stamp)
@@ -142,25 +145,24 @@ class Claimer:
             ours = sa.and_(ours, _MINE)
         sent = [o.row_id for o in outcomes if o.state == SENT]
         untried = [o.row_id for o in outcomes if o.state is None]
-        with self._tx() as conn:
+        with self._tx() as conn:  # a row written here stays locked until commit: no other
+            # sender can take it back between the unlock and the commit
             if sent:
-                conn.execute(outbox.update().where(outbox.c.id.in_(sent)).where(ours)
-                             .values(state=SENT, sent_at=utc_naive(now), payload=b"",
-                                     last_error="", claimed_at=None))
+                conn.execute(self._locking(
+                    outbox.update().where(outbox.c.id.in_(sent)).where(ours)
+                    .values(state=SENT, sent_at=utc_naive(now), payload=b"", last_error="",
+                            claimed_at=None), "pg_advisory_unlock"))
             if untried:
-                conn.execute(outbox.update().where(outbox.c.id.in_(untried)).where(ours)
-                             .values(state=PENDING, claimed_at=None,
-                                     attempts=outbox.c.attempts - 1))
+                conn.execute(self._locking(
+                    outbox.update().where(outbox.c.id.in_(untried)).where(ours)
+                    .values(state=PENDING, claimed_at=None, attempts=outbox.c.attempts - 1),
+                    "pg_advisory_unlock"))
             for o in outcomes:
                 if o.state in (PENDING, FAILED):
                     values: dict[str, object] = {"state": o.state, "last_error": o.error[:2000],
                                                  "claimed_at": None}
                     if o.retry_at is not None:
                         values["next_attempt_at"] = utc_naive(o.retry_at)
-                    conn.execute(outbox.update().where(outbox.c.id == o.row_id).where(ours)
-                                 .values(**values))
-        if self.conn is not None and batch.rows:
-            self.conn.execute(sa.text("SELECT pg_advisory_unlock(CAST(:cls AS integer), i) FROM "
-                                      "unnest(CAST(:ids AS integer[])) AS i"),
-                              {"cls": ROW_LOCKS, "ids": [r.id for r in batch.rows]})
-            self.conn.commit()
+                    conn.execute(self._locking(
+                        outbox.update().where(outbox.c.id == o.row_id).where(ours)
+                        .values(**values), "pg_advisory_unlock"))
