@@ -11,6 +11,8 @@ network does, measures what a second sender adds. Both are printed; the bar is o
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 import subprocess
 import threading
 import time
@@ -77,7 +79,8 @@ def _round(b: Bench, sink: Sink, senders: int) -> tuple[list[float], float, str]
     procs = [subprocess.Popen(b.cli("digest", "send"), env=env, cwd=b.work, text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               stdin=subprocess.DEVNULL) for _ in range(senders)]
-    said = " | ".join(p.communicate(timeout=1800)[0].strip().splitlines()[0] for p in procs)
+    said = " + ".join(m.group(1) if (m := re.search(r"sent (\d+)", p.communicate(
+        timeout=1800)[0])) else "?" for p in procs)
     arrivals = sink.take()
     if len(arrivals) < 2:
         return [], 0.0, said
@@ -110,7 +113,8 @@ def sender_figures(b: Bench, s: Section, count: int) -> None:
                   f"{r2 / r1 if r1 else 0:.2f}x", ">= 1.7x" if delay else "(information)",
                   None, ("the bar's measure: a relay's latency per message" if delay else
                          "two senders, the sink and PostgreSQL share 2 cores")
-                  + f"; said: {said1} / {said2}"))
+                  + f"; sent {said1} / {said2}; load average "
+                  f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"))
     engine = sa.create_engine(b.url)
     with engine.begin() as conn:
         conn.execute(outbox.delete().where(outbox.c.key.startswith(TAG)))

@@ -100,7 +100,7 @@ class Claimer:
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
         """A write transaction on outbox rows: on PostgreSQL row locks suffice (no
-        database-wide write lock, so a sync never holds up sending)."""
+        database-wide write lock: a long sync does not hold up claims and settles)."""
         if self.conn is None:
             with self.store.write() as conn:
                 yield conn
