@@ -370,12 +370,20 @@ def test_rule_files_are_read_again_only_when_their_stat_changes_or_is_too_recent
         store: db.Store, seeds: Path) -> None:
     rule = seeds / "rolling.toml"
     written = datetime.fromtimestamp(rule.stat().st_mtime, UTC)
-    first = usecases.seeds_fingerprint(store, [seeds], written + timedelta(seconds=10))
-    same_size = RULE.replace("Rolling call", "Rolling CALL")
-    rule.write_text(same_size)
-    os.utime(rule, ns=(rule.stat().st_atime_ns, int(written.timestamp() * 1e9)))
-    # written in the same clock tick, and just now: the content is read, the edit is seen
-    assert usecases.seeds_fingerprint(store, [seeds], written + timedelta(seconds=1)) != first
-    rule.write_text(RULE + "\n# a comment\n")  # another size: seen whatever the clock
-    later = datetime.fromtimestamp(rule.stat().st_mtime, UTC) + timedelta(seconds=10)
-    assert usecases.seeds_fingerprint(store, [seeds], later) not in (first, "")
+    mtime = rule.stat().st_mtime_ns
+
+    def rewrite(text: str) -> None:  # same size, same modification time: one clock tick
+        assert len(text) == len(rule.read_text())
+        rule.write_text(text)
+        os.utime(rule, ns=(mtime, mtime))
+
+    usecases.sync(store, [seeds], written + timedelta(seconds=1))
+    rewrite(RULE.replace("Rolling call", "Rolling CALL"))
+    # synced just after it was written: its time is not trusted, the edit is seen
+    assert usecases.sync(store, [seeds], written + timedelta(seconds=1)).changed >= 1
+    assert usecases.sync(store, [seeds], written + timedelta(seconds=10)).total == 0
+    rewrite(RULE.replace("Rolling call", "Rolling cal!").replace('id = "', 'id = !', 1))
+    # settled, same stat: the file is not read again (the broken text is not even seen)
+    assert usecases.sync(store, [seeds], written + timedelta(seconds=20)).total == 0
+    rule.write_text(RULE + "\n# a comment\n")  # another size: read whatever the clock
+    assert usecases.sync(store, [seeds], written + timedelta(seconds=30)).changed >= 1

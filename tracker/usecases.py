@@ -22,9 +22,8 @@ from tracker.models import (
     Rule,
     Status,
 )
-from tracker.rules import check_files, fingerprint, load_rules
+from tracker.rules import check_files, load_rules
 from tracker.rules.expand import call_state, expand, expand_all, known_on
-from tracker.rules.history import rule_history
 from tracker.rules.schedule import amendments_known, budget_as_of, closes_as_of
 from tracker.store import outbox
 from tracker.store.state import get_state
@@ -168,43 +167,14 @@ def days_left(o: Occurrence, now: datetime) -> int:
     return (o.start - now.date()).days
 
 
-def seeds_fingerprint(store: db.Store, paths: Sequence[Path], now: datetime) -> str:
-    """The content fingerprint of the rule files, read only when their names, sizes or times
-    changed since it was last computed (remembered in the store). As git does with its index,
-    a file written in the two seconds before `now` is never trusted on its time alone: two
-    edits of the same size within one clock tick would otherwise look the same."""
-    from tracker.rules import stat_fingerprint
-    from tracker.store.state import get_state, put_state
-
-    quick, newest = stat_fingerprint(paths)
-    settled = newest < now.timestamp() - 2
-    known = get_state(store).get("seeds.fingerprint", ("", now))[0].split()
-    if settled and len(known) == 2 and known[0] == quick:
-        return known[1]
-    full = fingerprint(paths)
-    if settled and known[1:] != [full]:
-        put_state(store, {"seeds.fingerprint": f"{quick} {full}"}, now)
-    return full
-
-
 def sync(store: db.Store, paths: Sequence[Path], now: datetime,
-         orphans: Orphans = "keep", seen: str | None = None) -> db.SyncReport:
-    """Load every rule (any error aborts before the database is touched) and apply the diff;
-    `orphans` says what becomes of stored calls whose rule file is gone; `seen` is the seeds'
-    fingerprint when the caller already has it."""
-    rules = load_rules(paths)
-    history = [c for r in rules for c in rule_history(r, now, now.astimezone(r.zone).date())]
-    return db.sync(store, rules, expand_all(rules, now), now, seen or fingerprint(paths),
-                   history, orphans)
+         orphans: Orphans = "keep") -> db.SyncReport:
+    """Apply what changed in the rule files (any error aborts before the store is touched);
+    `orphans` says what becomes of stored calls whose rule file is gone. Only the files that
+    changed are read (tracker.refresh)."""
+    from tracker import refresh
 
-
-def up_to_date(store: db.Store, paths: Sequence[Path], now: datetime) -> tuple[bool, str]:
-    """(True when a sync would write nothing: no rule file changed since the last sync, no
-    announcement day has come and no call is waiting to be pruned; the seeds' fingerprint)."""
-    seen = seeds_fingerprint(store, paths, now)
-    if db.is_stale(store, seen, now):
-        return False, seen
-    return not any(c.orphaned for c in db.load_calls(store).values()), seen
+    return refresh.sync(store, paths, now, orphans)
 
 
 @dataclass(frozen=True)
@@ -217,13 +187,12 @@ class Freshness:
 
 
 def ensure_synced(store: db.Store, paths: Sequence[Path], now: datetime) -> Freshness:
-    """Sync first when the seeds changed since the store last saw them. A broken rule file
-    leaves the store at its last good state: reading goes on, and the problem is returned."""
-    seen = seeds_fingerprint(store, paths, now)
-    if not db.is_stale(store, seen, now):
-        return Freshness()
+    """Sync first when the rule files changed since the store last saw them (a stat of each
+    file when none did). A broken rule file leaves the store at its last good state: reading
+    goes on, and the problem is returned."""
     try:
-        return Freshness(sync(store, paths, now, seen=seen))
+        report = sync(store, paths, now)
+        return Freshness(report if report.wrote else None)
     except RuleError as exc:
         first = exc.problems[0]
         more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""

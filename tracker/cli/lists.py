@@ -199,11 +199,7 @@ def sync(ctx: typer.Context, prune: Annotated[bool, typer.Option(
     settings = settings_of(ctx)
     store = open_store(settings)
     now = datetime.now(UTC)
-    current, seen = usecases.up_to_date(store, settings.seeds, now)
-    if current:  # nothing read, parsed or compared
-        typer.echo("Up to date: nothing changed.")
-        return
-    report = usecases.sync(store, settings.seeds, now, "prune" if prune else "refuse", seen)
+    report = usecases.sync(store, settings.seeds, now, "prune" if prune else "refuse")
     if report.baseline:
         typer.echo(f"Started tracking: {report.added} calls and dates recorded as a baseline.")
     elif not report.wrote:

@@ -139,16 +139,11 @@ def last_sync(store: Store) -> tuple[datetime, str] | None:
     return None if row is None else (from_utc_naive(row.finished_at), str(row.fingerprint))
 
 
-def is_stale(store: Store, fingerprint: str, now: datetime) -> bool:
-    """True when the seeds differ from what the store last synced, or when an amendment or
-    milestone announced for a later day has become known since."""
+def orphaned(store: Store) -> list[str]:
+    """The calls kept although their rule file is gone (a sync with --prune withdraws them)."""
     with store.read() as conn:
-        row = conn.execute(sa.select(sync_runs.c.fingerprint, sync_runs.c.valid_until)
-                           .order_by(sync_runs.c.id.desc()).limit(1)).first()
-    found = None if row is None else (str(row.fingerprint), row.valid_until)
-    if found is None or found[0] != fingerprint:
-        return True
-    return found[1] is not None and utc_naive(now) >= found[1]
+        return [r.id for r in conn.execute(sa.select(calls.c.id).where(
+            calls.c.orphaned == sa.true()).order_by(calls.c.id))]
 
 
 def counts(store: Store) -> dict[str, int]:
