@@ -202,7 +202,7 @@ def ensure_synced(store: db.Store, paths: Sequence[Path], now: datetime) -> Fres
 
 def stored_deadlines(store: db.Store, q: Query) -> list[Occurrence]:
     """Like `deadlines`, but read from the store (fast for large rule sets)."""
-    ids = tuple(sorted({call_id(db.call_names(store), c) for c in q.calls}))
+    ids = tuple(sorted({call_id(db.call_names(store, c), c) for c in q.calls}))
     until = None
     if q.until is not None:  # a day of margin for zones; `select` applies the exact bound
         until = datetime.combine(q.until + timedelta(days=2), time(0), q.now.tzinfo)
@@ -210,7 +210,7 @@ def stored_deadlines(store: db.Store, q: Query) -> list[Occurrence]:
                        calls=ids, kinds=q.kinds, tags=tuple(t.lower() for t in q.tags))
     items = db.load_occurrences(store, window, q.now)
     if not q.include_past:  # expectations that passed unseen stay listed
-        late = db.Window(calls=ids, kinds=q.kinds, tags=window.tags)
+        late = db.Window(calls=ids, kinds=q.kinds, tags=window.tags, overdue=q.now)
         have = {o.id for o in items}
         items += [o for o in db.load_occurrences(store, late, q.now)
                   if o.status is Status.OVERDUE and o.id not in have]
@@ -266,20 +266,16 @@ def status(store: db.Store, now: datetime) -> StatusReport:
 
 def snapshots(paths: Sequence[Path]) -> list[tuple[str, int, str]]:
     """Bundled portal snapshots in use: (folder name, rule files, day read), for a notice."""
-    from tracker.rules import rule_files
+    import re
 
-    found: dict[str, list[Path]] = {}
-    for f in rule_files(paths):
-        if f.parent.name.endswith("-snapshot"):
-            found.setdefault(f.parent.name, []).append(f)
+    from tracker.rules.files import snapshot_folders
+
     out = []
-    for name, files in sorted(found.items()):
-        import re
-
+    for folder, files in snapshot_folders(paths).items():
         found_day = re.search(r"retrieved = (\d{4}-\d{2}-\d{2})",
                               files[0].read_text(encoding="utf-8"))
         day = found_day.group(1) if found_day else "an unknown day"
-        out.append((name, len(files), day))
+        out.append((folder, len(files), day))
     return out
 
 

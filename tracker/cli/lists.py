@@ -73,8 +73,6 @@ def deadlines(
 ) -> None:
     """List what is coming: cut-offs, openings, closings and milestones, nearest first."""
     from tracker import usecases, userinput
-    from tracker.calendar.events import calendar
-    from tracker.calendar.feeds import filter_title
     from tracker.cli import render, views
 
     settings = settings_of(ctx)
@@ -103,6 +101,9 @@ def deadlines(
     elif fmt is Format.csv:
         typer.echo(render.as_csv(items, now), nl=False)
     elif fmt is Format.ics:
+        from tracker.calendar.events import calendar
+        from tracker.calendar.feeds import filter_title
+
         if not items:
             typer.echo(_nothing(everything, filtered) + " The calendar is empty.",
                        err=True)

@@ -103,6 +103,22 @@ def rule_files(paths: Sequence[Path]) -> list[Path]:
     return [Path(f.path) for f in list_rule_files(paths)]
 
 
+def snapshot_folders(paths: Sequence[Path]) -> dict[str, list[Path]]:
+    """The `<source>-snapshot` folders read (those no live import replaces), with their rule
+    files; found from folder listings alone (no file is opened or stat'ed)."""
+    found: dict[str, list[Path]] = {}
+    live: set[str] = set()
+    for p in paths:
+        for folder, _dirs, names in os.walk(p) if p.is_dir() else [(str(p.parent), [], [p.name])]:
+            tomls = sorted(n for n in names if n.endswith(".toml") and not n.endswith(OVERRIDE))
+            name = os.path.basename(folder)
+            if tomls and name.endswith(SNAPSHOT):
+                found.setdefault(name, []).extend(Path(folder, n) for n in tomls)
+            elif tomls:
+                live.add(name)
+    return {k: v for k, v in sorted(found.items()) if k.removesuffix(SNAPSHOT) not in live}
+
+
 def override_of(path: Path) -> Path:
     """Where the override file of a rule file would be: x.toml -> x.override.toml."""
     return path.with_name(path.name.removesuffix(".toml") + OVERRIDE)
