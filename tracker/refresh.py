@@ -3,9 +3,10 @@
 The store remembers each synced rule file: its size and time, a digest of its text, the call it
 holds and when its view next changes by itself (an announcement day). A sync lists the files
 with one stat each, reads only those whose size or time changed, parses only those whose text
-changed, and compares only their calls with the store. As git does with its index, a file
-written in the two seconds before `now` is never trusted on its time alone (two edits of the
-same size in one clock tick would look the same): it is read again next time. The first sync,
+changed, and compares only their calls with the store. As git does with its index, a stamp
+is not trusted when first seen (two edits of the same size in one clock tick look the same):
+the file is read again until a sync sees the same stamp two seconds (of `now`) later. The first
+sync,
 or a store that remembers no files (made by an older version), reads and compares everything.
 """
 
@@ -71,13 +72,10 @@ class Plan:
         return not self.stale and not self.gone and not self.everything
 
 
-def listing_mark(listed: Sequence[Listed], now: datetime) -> str:
-    """One hash of every file's path and stamp; '' when a file is too recent to be trusted."""
-    settled = now.timestamp() - SETTLE
+def listing_mark(listed: Sequence[Listed]) -> str:
+    """One hash of every file's path and stamp."""
     h = hashlib.sha256()
     for f in listed:
-        if f.mtime >= settled:
-            return ""
         h.update(f"{f.path}\0{f.stamp}\0".encode())
     return h.hexdigest()
 
@@ -98,14 +96,26 @@ def plan(store: db.Store, listed: list[Listed], now: datetime) -> Plan:
     return p
 
 
-def _trusted(f: Listed, now: datetime) -> str:
-    """The stamp to remember: '' for a file written too recently to trust its time."""
-    return f.stamp if f.mtime < now.timestamp() - SETTLE else ""
+def _trusted(f: Listed, had: RuleFile | None, now: datetime) -> str:
+    """The stamp to remember. A stamp is trusted once a sync saw it again at least SETTLE
+    seconds (of `now`) after it first saw it; until then it is remembered as '?stamp@when'
+    and the file is read again at each sync. Comparing the file's time with `now` instead
+    would trust a file just written whenever the clock runs ahead of the file system's."""
+    first = f"?{f.stamp}@"
+    if had is not None and had.stamp.startswith(first):
+        seen = float(had.stamp.removeprefix(first))
+        return f.stamp if now.timestamp() - seen >= SETTLE else had.stamp
+    return f"{first}{now.timestamp():.0f}"
 
 
-def _remember(f: Listed, got: Read, rule: Rule, now: datetime) -> RuleFile:
+def _settled(files: Sequence[RuleFile]) -> bool:
+    return not any(f.stamp.startswith("?") for f in files)
+
+
+def _remember(f: Listed, had: RuleFile | None, got: Read, rule: Rule, now: datetime) \
+        -> RuleFile:
     nxt = next_announcement(rule, now.astimezone(rule.zone).date())
-    return RuleFile(_key(f.path), _trusted(f, now), got.digest, rule.id,
+    return RuleFile(_key(f.path), _trusted(f, had, now), got.digest, rule.id,
                     None if nxt is None else utc_naive(nxt))
 
 
@@ -115,14 +125,14 @@ def sync(store: db.Store, paths: Sequence[Path], now: datetime,
     apply their differences; `orphans` says what becomes of stored calls whose rule file is
     gone. Nothing changed and nothing to prune: nothing is read, parsed or written."""
     listed = list_rule_files(paths)
-    mark = listing_mark(listed, now)
-    if mark and (orphans == "keep" or not db.orphaned(store)):
+    mark = listing_mark(listed)
+    if orphans == "keep" or not db.orphaned(store):
         seen, until = last_listing(store)
         if seen == mark and (until is None or until > utc_naive(now)):
             return db.SyncReport()  # no file changed: none is read (one stat each)
     p = plan(store, listed, now)
     if p.quiet and (orphans == "keep" or not db.orphaned(store)):
-        restamp(store, FileChanges(listing=mark))
+        restamp(store, FileChanges(listing=mark))  # every remembered stamp is trusted
         return db.SyncReport()
     problems = empty_folders(paths)
     stale_keys = {_key(f.path) for f in p.stale}
@@ -133,7 +143,7 @@ def sync(store: db.Store, paths: Sequence[Path], now: datetime,
         due = had is not None and had.valid_until is not None and \
             had.valid_until <= utc_naive(now)
         if had is not None and not due and digest(Path(f.path)) == had.digest:
-            touched.append(RuleFile(had.path, _trusted(f, now), had.digest, had.call_id,
+            touched.append(RuleFile(had.path, _trusted(f, had, now), had.digest, had.call_id,
                                     had.valid_until))
         else:
             changed.append(f)
@@ -145,12 +155,12 @@ def sync(store: db.Store, paths: Sequence[Path], now: datetime,
     if errors:
         raise RuleError(errors)
     if not changed and not p.gone and orphans == "keep":
-        restamp(store, FileChanges(touched, listing=mark))
+        restamp(store, FileChanges(touched, listing=mark if _settled(touched) else ""))
         return db.SyncReport()
     by_path = {_key(f.path): f for f in changed}
     rules = [r.rule for r in reads if r.rule is not None]
-    put = [_remember(by_path[_key(r.rule.path)], r, r.rule, now)
-           for r in reads if r.rule is not None] + touched
+    put = [_remember(by_path[_key(r.rule.path)], p.known.get(_key(r.rule.path)), r, r.rule,
+                     now) for r in reads if r.rule is not None] + touched
     digests = {k: r.digest for k, r in p.known.items() if k not in p.gone} | \
         {f.path: f.digest for f in put}
     named = frozenset(clean) | {r.id for r in rules}
@@ -160,6 +170,7 @@ def sync(store: db.Store, paths: Sequence[Path], now: datetime,
     history = [c for r in rules for c in rule_history(r, now, now.astimezone(r.zone).date())]
     return db.sync(store, rules, expand_all(rules, now), now, combined(digests.items()),
                    history, orphans, Scope(compared, named),
-                   FileChanges(put, p.gone, everything=p.everything, listing=mark))
+                   FileChanges(put, p.gone, everything=p.everything,
+                               listing=mark if _settled(put) else ""))
 
 
