@@ -173,9 +173,13 @@ def _apply(conn: Connection, t: _Table, fresh: dict[str, dict[str, Any]], now: d
                                      detected_at=now))
     if inserts:
         conn.execute(table.insert(), inserts)
-    for upd in updates:  # one statement per row: rows differ in which columns they set
-        values = {k: v for k, v in upd.items() if k != "b_id"}
-        conn.execute(table.update().where(table.c.id == upd["b_id"]).values(**values))
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for upd in updates:  # one executemany per set of columns (all rows of a table, in practice)
+        by_columns.setdefault(tuple(sorted(upd)), []).append(upd)
+    for columns, group in by_columns.items():
+        stmt = table.update().where(table.c.id == sa.bindparam("b_id")).values(
+            {c: sa.bindparam(c) for c in columns if c != "b_id"})
+        conn.execute(stmt, group)
     for key in gone:
         extra = {"status": Stored.MERGED.value if key in merged else Stored.WITHDRAWN.value} \
             if t.entity == "occurrence" else {}
