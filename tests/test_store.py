@@ -366,16 +366,43 @@ def test_a_cutoff_moved_onto_the_closing_day_does_not_cancel_the_closing(
     assert back is not None and back["withdrawn"] is False and back["status"] == "confirmed"
 
 
-def test_rule_files_are_read_again_only_when_their_stat_changes_or_is_too_recent(
-        store: db.Store, seeds: Path) -> None:
+def _same_size_edit_in_the_same_tick(rule: Path) -> None:
+    """Rewrite `rule` with other text of the same size, keeping its modification time (two
+    writes within one tick of the file system's clock)."""
+    before = rule.stat()
+    rule.write_text(RULE.replace("Rolling call", "Rolling CALL"))
+    assert rule.stat().st_size == before.st_size
+    os.utime(rule, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+@pytest.mark.parametrize("clock_ahead", [timedelta(0), timedelta(days=365)],
+                         ids=["same-clock", "clock-a-year-ahead-of-the-files"])
+def test_rule_files_are_read_again_until_their_stat_has_settled(
+        store: db.Store, seeds: Path, clock_ahead: timedelta) -> None:
     rule = seeds / "rolling.toml"
-    written = datetime.fromtimestamp(rule.stat().st_mtime, UTC)
-    first = usecases.seeds_fingerprint(store, [seeds], written + timedelta(seconds=10))
-    same_size = RULE.replace("Rolling call", "Rolling CALL")
-    rule.write_text(same_size)
-    os.utime(rule, ns=(rule.stat().st_atime_ns, int(written.timestamp() * 1e9)))
-    # written in the same clock tick, and just now: the content is read, the edit is seen
-    assert usecases.seeds_fingerprint(store, [seeds], written + timedelta(seconds=1)) != first
-    rule.write_text(RULE + "\n# a comment\n")  # another size: seen whatever the clock
-    later = datetime.fromtimestamp(rule.stat().st_mtime, UTC) + timedelta(seconds=10)
-    assert usecases.seeds_fingerprint(store, [seeds], later) not in (first, "")
+    now = datetime.fromtimestamp(rule.stat().st_mtime, UTC) + clock_ahead
+    first = usecases.seeds_fingerprint(store, [seeds], now)
+    _same_size_edit_in_the_same_tick(rule)
+    # the same stat, but first seen a second ago: read again, and the edit is seen
+    edited = usecases.seeds_fingerprint(store, [seeds], now + timedelta(seconds=1))
+    assert edited != first
+    # read again two seconds after it was first seen: from then on the stat is trusted
+    assert usecases.seeds_fingerprint(store, [seeds], now + timedelta(seconds=2)) == edited
+    rule.write_text(RULE)  # back to the first text: another time, so read again whatever
+    os.utime(rule, ns=(rule.stat().st_atime_ns, rule.stat().st_mtime_ns + 10**9))  # the tick
+    assert usecases.seeds_fingerprint(store, [seeds], now + timedelta(seconds=3)) == first
+    rule.write_text(RULE + "\n# a comment\n")  # another size: seen at once, whatever the clock
+    assert usecases.seeds_fingerprint(store, [seeds], now + timedelta(seconds=3)) \
+        not in (first, edited, "")
+
+
+def test_a_settled_stat_is_trusted_without_reading_the_files(store: db.Store,
+                                                              seeds: Path) -> None:
+    rule = seeds / "rolling.toml"
+    now = datetime.fromtimestamp(rule.stat().st_mtime, UTC)
+    usecases.seeds_fingerprint(store, [seeds], now)
+    settled = usecases.seeds_fingerprint(store, [seeds], now + timedelta(seconds=2))
+    # an edit that keeps size and time (impossible this late: the file system's clock moved
+    # on) shows that the files are not read
+    _same_size_edit_in_the_same_tick(rule)
+    assert usecases.seeds_fingerprint(store, [seeds], now + timedelta(minutes=5)) == settled

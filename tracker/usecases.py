@@ -170,20 +170,30 @@ def days_left(o: Occurrence, now: datetime) -> int:
 
 def seeds_fingerprint(store: db.Store, paths: Sequence[Path], now: datetime) -> str:
     """The content fingerprint of the rule files, read only when their names, sizes or times
-    changed since it was last computed (remembered in the store). As git does with its index,
-    a file written in the two seconds before `now` is never trusted on its time alone: two
-    edits of the same size within one clock tick would otherwise look the same."""
+    changed since it was last computed (remembered in the store).
+
+    Two edits of the same size within one tick of the file system's clock look the same, so
+    a stat fingerprint is trusted only once the files were read again at least two seconds
+    (of `now`) after it was first seen: an edit after that moment gets a later time. Only
+    `now` is compared with `now`, never with file times, so a clock that is ahead of the file
+    system's (a network share, a container) cannot make a fresh edit look settled."""
     from tracker.rules import stat_fingerprint
     from tracker.store.state import get_state, put_state
 
-    quick, newest = stat_fingerprint(paths)
-    settled = newest < now.timestamp() - 2
-    known = get_state(store).get("seeds.fingerprint", ("", now))[0].split()
-    if settled and len(known) == 2 and known[0] == quick:
+    quick = stat_fingerprint(paths)
+    value, first_seen = get_state(store).get("seeds.fingerprint", ("", now))
+    known = value.split()  # [stat, content] once trusted, [stat, content, "unsettled"] before
+    if known[:1] != [quick]:
+        full = fingerprint(paths)
+        put_state(store, {"seeds.fingerprint": f"{quick} {full} unsettled"}, now)
+        return full
+    if len(known) == 2:
         return known[1]
     full = fingerprint(paths)
-    if settled and known[1:] != [full]:
+    if now - first_seen >= timedelta(seconds=2):
         put_state(store, {"seeds.fingerprint": f"{quick} {full}"}, now)
+    elif known[1:2] != [full]:  # edited within the tick: still unsettled, since `first_seen`
+        put_state(store, {"seeds.fingerprint": f"{quick} {full} unsettled"}, first_seen)
     return full
 
 

@@ -56,20 +56,18 @@ def fingerprint(paths: Sequence[Path]) -> str:
     return h.hexdigest()
 
 
-def stat_fingerprint(paths: Sequence[Path]) -> tuple[str, float]:
-    """A hash of every rule file's name, size and modification time, and the newest time (as
-    a POSIX timestamp): no file is read, so it is cheap for thousands of files."""
+def stat_fingerprint(paths: Sequence[Path]) -> str:
+    """A hash of every rule file's name, size and modification time: no file is read, so it
+    is cheap for thousands of files."""
     h = hashlib.sha256()
-    newest = 0.0
     for f in rule_files(paths):
         for part in (f, override_of(f)):
             try:
                 st = part.stat()
             except OSError:
                 continue
-            newest = max(newest, st.st_mtime)
             h.update(f"{part.resolve()}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
-    return h.hexdigest(), newest
+    return h.hexdigest()
 
 
 def read_rule(f: Path) -> tuple[Rule | None, list[Problem], str]:
