@@ -234,6 +234,7 @@ def test_killed_run_restarts_with_nothing_lost_or_doubled(store: db.Store, seeds
     assert "event=stopped" in out
 
 
+@pytest.mark.timed_waits  # the sync job runs again every second
 @pytest.mark.usefixtures("store")
 def test_second_run_refuses_and_seed_edit_rebuilds_feed(seeds: Path, tmp_path: Path,
                                                         sink: Sink) -> None:
