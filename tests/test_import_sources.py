@@ -85,7 +85,7 @@ def test_the_daemon_runs_a_due_source_syncs_and_reports_it(tmp_path: Path) -> No
     from tracker import store as db
     from tracker.cli.views import status_text
     from tracker.mail.transport import transport_for
-    from tracker.store.state import get_state
+    from tracker.store.state import Fact, get_state
     from tracker.usecases import status
 
     sources = parse_sources({"cbe": {"source": "ftportal", "call_id": "HORIZON-JU-CBE-2026",
@@ -103,11 +103,12 @@ def test_the_daemon_runs_a_due_source_syncs_and_reports_it(tmp_path: Path) -> No
     assert len(list(seeds.glob("*.toml"))) == 5
     assert len(db.load_calls(store)) == 5  # an import is followed by a sync
     state = get_state(store)
-    assert state["import.cbe"][0].startswith("ok: ftportal: 5 new")
+    assert state[Fact.IMPORT.key("cbe")][0].startswith("ok: ftportal: 5 new")
     shown = status_text(status(store, NOW))
     assert "import:     cbe: ok: ftportal: 5 new" in shown and "(next 2026-11-26" in shown
     with serve(FtPortal(records(), down=True)) as url:  # the portal is down a day later
         runner.fetcher = live_fetcher(ftportal_url=url, retry=FAST)
         assert runner.imports(NOW + timedelta(days=1, minutes=1)) == 1
-    assert get_state(store)["import.cbe"][0].startswith("FAILED: failed, last good data kept")
+    assert get_state(store)[Fact.IMPORT.key("cbe")][0].startswith(
+        "FAILED: failed, last good data kept")
     assert len(list(seeds.glob("*.toml"))) == 5

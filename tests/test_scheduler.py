@@ -24,7 +24,7 @@ from tracker import store as db
 from tracker.mail import transport
 from tracker.models import OutboxState
 from tracker.store import outbox as mail
-from tracker.store.state import get_state
+from tracker.store.state import HEARTBEAT, Fact, get_state
 
 RULE = """\
 id = "rolling"
@@ -159,7 +159,7 @@ def test_real_apscheduler_with_a_controlled_clock(store: db.Store, seeds: Path, 
     running = daemon.start(runner_for(store, seeds, tmp_path, sink), timedelta(seconds=1),
                            clock=lambda: fake["now"])
     try:  # the first mail run happens at once, at 09:29 on the fake clock: nothing is due
-        wait_until(lambda: get_state(store).get("last.mail", ("",))[0]
+        wait_until(lambda: get_state(store).get(Fact.LAST.key("mail"), ("",))[0]
                    == fake["now"].isoformat())
         assert sink.messages == []
         fake["now"] = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -215,10 +215,10 @@ def test_killed_run_restarts_with_nothing_lost_or_doubled(store: db.Store, seeds
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(10)
-    before = get_state(store).get("heartbeat", ("", None))[1]
+    before = get_state(store).get(HEARTBEAT, ("", None))[1]
     second = start_run(env)
     try:  # the second run is up (it has done its work once) before it is stopped
-        wait_until(lambda: get_state(store).get("heartbeat", ("", None))[1] != before)
+        wait_until(lambda: get_state(store).get(HEARTBEAT, ("", None))[1] != before)
         sink.wait_for(6)
         wait_until(lambda: mail.outbox_counts(store)[OutboxState.SENT] == 6)
     finally:

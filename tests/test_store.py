@@ -406,3 +406,21 @@ def test_a_settled_stat_is_trusted_without_reading_the_files(store: db.Store,
     # on) shows that the files are not read
     _same_size_edit_in_the_same_tick(rule)
     assert usecases.seeds_fingerprint(store, [seeds], now + timedelta(minutes=5)) == settled
+
+
+def test_status_reads_the_facts_an_earlier_version_stored(store: db.Store) -> None:
+    """The runtime-state keys are spelt as the earlier versions stored them."""
+    from tracker.cli.views import status_text
+    from tracker.store.state import put_state
+
+    put_state(store, {"heartbeat": "2024-10-01T11:59:00+00:00",
+                      "next.sync": "2024-10-01T12:05:00+00:00", "next.mail": "",
+                      "last.sync": "2024-10-01T11:59:00+00:00", "error.feeds": "disk full",
+                      "error.mail": "", "import.cbe": "ok: ftportal: 5 new",
+                      "import.cbe.finished": "2024-10-01T06:00:00+00:00",
+                      "next.import-cbe": "2024-10-02T06:00:00+00:00"}, NOW)
+    shown = status_text(usecases.status(store, NOW)).splitlines()
+    assert "heartbeat:  2024-10-01 12:00:00Z (0 min ago)" in shown
+    assert [line for line in shown if line.startswith(("job error:", "import:"))] == [
+        "job error:  feeds: disk full",
+        "import:     cbe: ok: ftportal: 5 new (next 2024-10-02T06:00Z)"]

@@ -178,22 +178,22 @@ def seeds_fingerprint(store: db.Store, paths: Sequence[Path], now: datetime) -> 
     `now` is compared with `now`, never with file times, so a clock that is ahead of the file
     system's (a network share, a container) cannot make a fresh edit look settled."""
     from tracker.rules import stat_fingerprint
-    from tracker.store.state import get_state, put_state
+    from tracker.store.state import SEEDS_FINGERPRINT, put_state
 
     quick = stat_fingerprint(paths)
-    value, first_seen = get_state(store).get("seeds.fingerprint", ("", now))
+    value, first_seen = get_state(store).get(SEEDS_FINGERPRINT, ("", now))
     known = value.split()  # [stat, content] once trusted, [stat, content, "unsettled"] before
     if known[:1] != [quick]:
         full = fingerprint(paths)
-        put_state(store, {"seeds.fingerprint": f"{quick} {full} unsettled"}, now)
+        put_state(store, {SEEDS_FINGERPRINT: f"{quick} {full} unsettled"}, now)
         return full
     if len(known) == 2:
         return known[1]
     full = fingerprint(paths)
     if now - first_seen >= timedelta(seconds=2):
-        put_state(store, {"seeds.fingerprint": f"{quick} {full}"}, now)
+        put_state(store, {SEEDS_FINGERPRINT: f"{quick} {full}"}, now)
     elif known[1:2] != [full]:  # edited within the tick: still unsettled, since `first_seen`
-        put_state(store, {"seeds.fingerprint": f"{quick} {full} unsettled"}, first_seen)
+        put_state(store, {SEEDS_FINGERPRINT: f"{quick} {full} unsettled"}, first_seen)
     return full
 
 
