@@ -15,6 +15,36 @@ BRUSSELS = ZoneInfo("Europe/Brussels")
 GOOD_FILES = ("recurring_tentative.toml", "single.toml", "two_stage.toml", "business_days.toml")
 
 
+# The AI Factories call's cut-offs (tests/data/recurring_tentative.toml): every three months
+# from 4 Nov 2024 to the end of 2025 while funds last, the first confirmed. Rule texts built in
+# the tests put it after their own keys; lines added right after it stay in [cutoffs].
+ROLLING_CUTOFFS = """\
+[cutoffs]
+first = 2024-11-04
+every = "3 months"
+until = 2025-12-31
+condition = "as long as funds are available"
+confirmed = [2024-11-04]
+"""
+
+# The May 2025 cut-off of that call, cancelled on 1 March 2025 (an amendment to append).
+CANCEL_MAY = """
+[[amendments]]
+action = "cancel"
+announced = 2025-03-01
+cutoff = 2025-05-04
+note = "budget exhausted"
+"""
+
+
+def rule_folder(folder: Path, **rules: str) -> Path:
+    """`folder` (created) holding one NAME.toml file per keyword argument NAME=text."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in rules.items():
+        (folder / f"{name}.toml").write_text(text, encoding="utf-8")
+    return folder
+
+
 def data_text(name: str) -> str:
     """The text of a file in tests/data."""
     return (DATA / name).read_text(encoding="utf-8")

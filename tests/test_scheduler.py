@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import rule_folder
 from tests.smtpkit import SmtpServer, subscribe
 from tracker import daemon, usecases
 from tracker import store as db
@@ -82,10 +83,7 @@ def sink(smtp: SmtpServer) -> Sink:
 
 @pytest.fixture
 def seeds(tmp_path: Path) -> Path:
-    folder = tmp_path / "seeds"
-    folder.mkdir()
-    (folder / "rolling.toml").write_text(RULE)
-    return folder
+    return rule_folder(tmp_path / "seeds", rolling=RULE)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from alembic.runtime.migration import MigrationContext
 from typer.testing import CliRunner
 
 from tests.faults import HELD
+from tests.helpers import ROLLING_CUTOFFS, rule_folder
 from tracker import store as db
 from tracker import usecases
 from tracker.calendar import feeds as feedset
@@ -37,13 +38,7 @@ opens = 2024-09-10
 closes = 2025-12-31
 submission = "multiple-cutoff"
 
-[cutoffs]
-first = 2024-11-04
-every = "3 months"
-until = 2025-12-31
-condition = "as long as funds are available"
-confirmed = [2024-11-04]
-
+""" + ROLLING_CUTOFFS + """
 [budget]
 amount = 1_000_000
 currency = "EUR"
@@ -62,10 +57,7 @@ source = "https://example.org/notice"
 @pytest.fixture
 def seeds(tmp_path: Path) -> Path:
     """A seeds folder with one rolling call."""
-    folder = tmp_path / "seeds"
-    folder.mkdir()
-    (folder / "rolling.toml").write_text(RULE)
-    return folder
+    return rule_folder(tmp_path / "seeds", rolling=RULE)
 
 
 @pytest.fixture
