@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, datetime, time
 from pathlib import Path
@@ -27,14 +28,20 @@ condition = "as long as funds are available"
 confirmed = [2024-11-04]
 """
 
-# The May 2025 cut-off of that call, cancelled on 1 March 2025 (an amendment to append).
-CANCEL_MAY = """
-[[amendments]]
-action = "cancel"
-announced = 2025-03-01
-cutoff = 2025-05-04
-note = "budget exhausted"
-"""
+
+
+def amendment(action: str, **fields: str | date) -> str:
+    """An [[amendments]] table to append to a rule text: `action`, then each field in the
+    order given (a date as TOML writes it, text in quotes)."""
+    lines = ["", "[[amendments]]", f"action = {json.dumps(action)}"]
+    lines += [f"{key} = {value if isinstance(value, date) else json.dumps(value)}"
+              for key, value in fields.items()]
+    return "\n".join(lines) + "\n"
+
+
+# The May 2025 cut-off of that call, cancelled on 1 March 2025.
+CANCEL_MAY = amendment("cancel", announced=date(2025, 3, 1), cutoff=date(2025, 5, 4),
+                       note="budget exhausted")
 
 
 def rule_folder(folder: Path, **rules: str) -> Path:

@@ -11,14 +11,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers import rule_folder
+from tests.helpers import amendment, rule_folder
 from tests.smtpkit import SmtpServer, subscribe
 from tracker import daemon, usecases
 from tracker import store as db
@@ -40,13 +40,8 @@ every = "3 months"
 until = 2026-12-31
 """
 
-MOVE = """
-[[amendments]]
-action = "move"
-cutoff = 2026-08-04
-to = 2026-08-11
-announced = 2024-01-01
-"""
+MOVE = amendment("move", cutoff=date(2026, 8, 4), to=date(2026, 8, 11),
+                 announced=date(2024, 1, 1))
 
 
 class Sink:

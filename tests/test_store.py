@@ -18,7 +18,7 @@ from alembic.runtime.migration import MigrationContext
 from typer.testing import CliRunner
 
 from tests.faults import HELD
-from tests.helpers import ROLLING_CUTOFFS, rule_folder
+from tests.helpers import ROLLING_CUTOFFS, amendment, rule_folder
 from tracker import store as db
 from tracker import usecases
 from tracker.calendar import feeds as feedset
@@ -44,14 +44,8 @@ amount = 1_000_000
 currency = "EUR"
 """
 
-MOVE = """
-[[amendments]]
-action = "move"
-cutoff = 2025-02-04
-to = 2025-02-11
-announced = 2024-09-30
-source = "https://example.org/notice"
-"""
+MOVE = amendment("move", cutoff=date(2025, 2, 4), to=date(2025, 2, 11),
+                 announced=date(2024, 9, 30), source="https://example.org/notice")
 
 
 @pytest.fixture
