@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tracker.cli import AsOf, Tz, command, known_day, open_store, reader_now, settings_of, synced
+from tracker.cli import (
+    AsOf,
+    Tz,
+    clock_now,
+    command,
+    known_day,
+    open_store,
+    reader_now,
+    settings_of,
+    synced,
+)
 from tracker.config import Settings
 from tracker.errors import RuleError
 
@@ -199,7 +208,7 @@ def sync(ctx: typer.Context, prune: Annotated[bool, typer.Option(
 
     settings = settings_of(ctx)
     store = open_store(settings)
-    now = datetime.now(UTC)
+    now = clock_now()
     report = usecases.sync(store, settings.seeds, now, "prune" if prune else "refuse")
     if report.baseline:
         typer.echo(f"Started tracking: {report.added} calls and dates recorded as a baseline.")

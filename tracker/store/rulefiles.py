@@ -12,9 +12,9 @@ from sqlalchemy.engine import Connection
 
 from tracker.store.engine import Store
 from tracker.store.schema import rule_files, runtime_state
+from tracker.store.state import SEEDS_LISTING as LISTING
 
 CHUNK = 500  # rows per statement (SQLite caps the number of bound values)
-LISTING = "seeds.listing"  # runtime state: the mark of the last synced listing
 
 
 @dataclass(frozen=True)
