@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from tracker import store as db
@@ -279,12 +279,12 @@ def snapshots(paths: Sequence[Path]) -> list[tuple[str, int, str]]:
     return out
 
 
-def titles(store: db.Store) -> dict[str, tuple[str, str]]:
+def titles(store: db.Store, now: datetime) -> dict[str, tuple[str, str]]:
     """Every call's and date's (title, zone) by id, for history lines."""
     out = {c.id: (c.title, "") for c in db.load_calls(store).values()}
     window = db.Window(include_withdrawn=True)
     out.update({o.id: (o.title, o.timezone)
-                for o in db.load_occurrences(store, window, datetime.now(UTC))})
+                for o in db.load_occurrences(store, window, now)})
     return out
 
 

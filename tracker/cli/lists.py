@@ -242,7 +242,7 @@ def changes(
     start = userinput.day(since, "--since") if since else None
     ids = [userinput.call_id(db.call_names(store), c) for c in userinput.items(call or ())]
     found = usecases.changes(store, start, ids)
-    titles = usecases.titles(store)
+    titles = usecases.titles(store, now)
     if fmt is ListFormat.json:
         typer.echo(render.as_json([views.change_record(c, now, titles) for c in found]))
     else:
