@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, datetime, time
 from pathlib import Path
@@ -13,6 +14,42 @@ from tracker.rules import parse_rule
 DATA = Path(__file__).parent / "data"
 BRUSSELS = ZoneInfo("Europe/Brussels")
 GOOD_FILES = ("recurring_tentative.toml", "single.toml", "two_stage.toml", "business_days.toml")
+
+
+# The AI Factories call's cut-offs (tests/data/recurring_tentative.toml): every three months
+# from 4 Nov 2024 to the end of 2025 while funds last, the first confirmed. Rule texts built in
+# the tests put it after their own keys; lines added right after it stay in [cutoffs].
+ROLLING_CUTOFFS = """\
+[cutoffs]
+first = 2024-11-04
+every = "3 months"
+until = 2025-12-31
+condition = "as long as funds are available"
+confirmed = [2024-11-04]
+"""
+
+
+
+def amendment(action: str, **fields: str | date) -> str:
+    """An [[amendments]] table to append to a rule text: `action`, then each field in the
+    order given (a date as TOML writes it, text in quotes)."""
+    lines = ["", "[[amendments]]", f"action = {json.dumps(action)}"]
+    lines += [f"{key} = {value if isinstance(value, date) else json.dumps(value)}"
+              for key, value in fields.items()]
+    return "\n".join(lines) + "\n"
+
+
+# The May 2025 cut-off of that call, cancelled on 1 March 2025.
+CANCEL_MAY = amendment("cancel", announced=date(2025, 3, 1), cutoff=date(2025, 5, 4),
+                       note="budget exhausted")
+
+
+def rule_folder(folder: Path, **rules: str) -> Path:
+    """`folder` (created) holding one NAME.toml file per keyword argument NAME=text."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in rules.items():
+        (folder / f"{name}.toml").write_text(text, encoding="utf-8")
+    return folder
 
 
 def data_text(name: str) -> str:

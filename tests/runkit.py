@@ -1,5 +1,9 @@
 """Running the tracker in the mail tests: in-process (`cli`) or as a real process (`spawn`),
-with the settings of a test store (`env_for`), and reading what the outbox holds."""
+with the settings of a test store (`env_for`), and reading what the outbox holds.
+
+Both take `now`: the command then runs on that fixed clock (the app's `obj={"clock": ...}`);
+`python -m tests.runkit MOMENT ARGS...` is `tracker ARGS...` with its clock stopped at MOMENT.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -19,6 +23,8 @@ from tracker import usecases
 from tracker.cli import app
 from tracker.mail import delivery, queue, smtpurl, transport
 from tracker.store import outbox as mail
+
+ROOT = str(Path(__file__).resolve().parent.parent)
 
 
 def send(store: db.Store, smtp: SmtpServer, now: datetime) -> delivery.DrainReport:
@@ -38,15 +44,22 @@ def env_for(store: db.Store, seeds: Path, tmp_path: Path, smtp: SmtpServer | Non
     return {**env, **extra}
 
 
-def cli(env: dict[str, str], *args: str) -> Result:
-    """`tracker ARGS...` in-process."""
-    return CliRunner().invoke(app, list(args), env=env)
+def _stopped_at(now: datetime) -> dict[str, Callable[[], datetime]]:
+    return {"clock": lambda: now}
 
 
-def spawn(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    """`tracker ARGS...` as a real process."""
+def cli(env: dict[str, str], *args: str, now: datetime | None = None) -> Result:
+    """`tracker ARGS...` in-process, at `now` (default: the real clock)."""
+    return CliRunner().invoke(app, list(args), env=env, obj=_stopped_at(now) if now else None)
+
+
+def spawn(env: dict[str, str], *args: str, now: datetime | None = None) \
+        -> subprocess.Popen[str]:
+    """`tracker ARGS...` as a real process, at `now` (default: the real clock)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
-    return subprocess.Popen([sys.executable, "-m", "tracker", *args], env={**clean, **env},
+    clean["PYTHONPATH"] = os.pathsep.join(filter(None, (ROOT, clean.get("PYTHONPATH"))))
+    command = ["tests.runkit", now.isoformat()] if now else ["tracker"]
+    return subprocess.Popen([sys.executable, "-m", *command, *args], env={**clean, **env},
                             text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -58,15 +71,15 @@ def states(store: db.Store) -> dict[str, tuple[str, ...]]:
     return out
 
 
-def send_after_crash(env: dict[str, str]) -> Result:
-    """`tracker digest send` once the killed sender's lock is gone.
+def send_after_crash(env: dict[str, str], now: datetime) -> Result:
+    """`tracker digest send` at `now` once the killed sender's lock is gone.
 
     PostgreSQL frees a dead client's session lock when its backend notices the closed socket,
     which can take a moment; on SQLite the kernel drops the file lock at once.
     """
     deadline = time.monotonic() + 15
     while True:
-        result = cli(env, "digest", "send")
+        result = cli(env, "digest", "send", now=now)
         if result.exit_code != 4 or time.monotonic() > deadline:
             return result
         time.sleep(0.2)
@@ -86,3 +99,7 @@ def prepare(db_url: str, folder: Path, people: Sequence[str]) -> Path:
     return seeds
 
 
+
+
+if __name__ == "__main__":
+    app(sys.argv[2:], obj=_stopped_at(datetime.fromisoformat(sys.argv[1])))

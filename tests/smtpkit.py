@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from aiosmtpd.controller import Controller
 
+from tests.helpers import ROLLING_CUTOFFS, rule_folder
 from tests.pg import free_port
 from tracker import store as db
 from tracker import usecases
@@ -53,21 +54,12 @@ opens = 2024-09-10
 closes = 2025-12-31
 submission = "multiple-cutoff"
 
-[cutoffs]
-first = 2024-11-04
-every = "3 months"
-until = 2025-12-31
-condition = "as long as funds are available"
-confirmed = [2024-11-04]
-"""
+""" + ROLLING_CUTOFFS
 
 
 def write_seeds(folder: Path, title: str = "AI Factories", extra: str = "") -> Path:
     """A seeds folder holding the AI Factories rule (plus `extra` TOML appended)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "ai-factories.toml").write_text(RULE.format(title=title) + extra,
-                                              encoding="utf-8")
-    return folder
+    return rule_folder(folder, **{"ai-factories": RULE.format(title=title) + extra})
 
 
 def brussels(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:

@@ -19,6 +19,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+FTPORTAL_DATA = Path(__file__).parent / "data" / "ftportal"
+
+
+def ftportal_records() -> list[dict[str, Any]]:
+    """The 53 real F&T search records of tests/data/ftportal (a fresh copy each time)."""
+    rows: list[dict[str, Any]] = json.loads((FTPORTAL_DATA / "topics.json").read_text())[
+        "results"]
+    return rows
+
 
 @dataclass
 class FtPortal:

@@ -10,7 +10,7 @@ import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from icalendar import Calendar
 from typer.testing import CliRunner
 
+from tests.helpers import amendment
 from tests.smtpkit import (
     BASE_URL,
     SmtpServer,
@@ -49,22 +50,10 @@ WEEK_BEFORE = brussels(2024, 10, 28, 8)  # 7 days before the 4 Nov 2024 cut-off
 CUTOFF_UTC = datetime(2024, 11, 4, 16, 0, tzinfo=UTC)  # 17:00 CET
 TITLE = "AI Fábricas <b>& friends"
 
-MOVE = """
-[[amendments]]
-action = "move"
-cutoff = 2024-11-04
-to = 2024-11-08
-announced = 2024-10-28
-note = "extended by four days"
-"""
-
-CANCEL = """
-[[amendments]]
-action = "cancel"
-cutoff = 2024-11-04
-announced = 2024-10-29
-note = "funds exhausted"
-"""
+MOVE = amendment("move", cutoff=date(2024, 11, 4), to=date(2024, 11, 8),
+                 announced=date(2024, 10, 28), note="extended by four days")
+CANCEL = amendment("cancel", cutoff=date(2024, 11, 4), announced=date(2024, 10, 29),
+                   note="funds exhausted")
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.helpers import BRUSSELS, at, by_id, data_text, load, parse_ok
+from tests.helpers import BRUSSELS, CANCEL_MAY, at, by_id, data_text, load, parse_ok
 from tracker.models import Kind, Occurrence, Precision, Rule, Status
 from tracker.rules.expand import call_state, expand
 from tracker.rules.schedule import recurrence_dates
@@ -155,15 +155,6 @@ def test_nothing_claims_a_call_is_open_after_its_last_deadline() -> None:
 
 
 # --- amendments ------------------------------------------------------------------------------
-
-CANCEL_MAY = """
-[[amendments]]
-action = "cancel"
-announced = 2025-03-01
-cutoff = 2025-05-04
-note = "budget exhausted"
-"""
-
 
 def test_cancelled_cutoff(amended: Callable[[str], Rule]) -> None:
     rule = amended(CANCEL_MAY)

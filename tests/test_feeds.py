@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -33,6 +33,7 @@ from tests.feedkit import (
     synced,
     world_seeds,
 )
+from tests.helpers import amendment
 from tracker import usecases, userinput
 from tracker.calendar import feeds as feedset
 
@@ -312,14 +313,9 @@ def _edit_and_rebuild(tmp_path: Path, extra: str, replace: tuple[str, str] | Non
 
 
 def test_moved_cutoff_keeps_its_uid_with_a_higher_sequence(tmp_path: Path) -> None:
-    before, after = _edit_and_rebuild(tmp_path, """
-[[amendments]]
-action = "move"
-announced = 2025-03-01
-cutoff = 2025-08-04
-to = 2025-08-11
-note = "Moved by a week."
-""")
+    before, after = _edit_and_rebuild(tmp_path, amendment(
+        "move", announced=date(2025, 3, 1), cutoff=date(2025, 8, 4), to=date(2025, 8, 11),
+        note="Moved by a week."))
     assert set(after) == set(before)  # no new UID for the new date
     old, new = before[CUTOFF4], after[CUTOFF4]
     assert old.value("DTSTART") == "20250804T170000"
@@ -339,12 +335,8 @@ note = "Moved by a week."
 
 
 def test_cancelled_cutoff_stays_with_status_cancelled(tmp_path: Path) -> None:
-    before, after = _edit_and_rebuild(tmp_path, """
-[[amendments]]
-action = "cancel"
-announced = 2025-03-01
-cutoff = 2025-11-04
-""")
+    before, after = _edit_and_rebuild(tmp_path, amendment(
+        "cancel", announced=date(2025, 3, 1), cutoff=date(2025, 11, 4)))
     ev = after[CUTOFF5]
     assert ev.value("STATUS") == "CANCELLED"
     assert ev.value("SUMMARY").endswith("(cancelled)")

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from icalendar import Calendar
 
+from tests.helpers import ROLLING_CUTOFFS
 from tests.smtpkit import BASE_URL, SENDER, SmtpServer, brussels, follow, html_of, live_app, text_of
 from tracker import store as db
 from tracker import usecases
@@ -42,13 +43,7 @@ opens = 2024-09-10
 closes = 2025-12-31
 source = "call-text"
 
-[cutoffs]
-first = 2024-11-04
-every = "3 months"
-until = 2025-12-31
-condition = "as long as funds are available"
-confirmed = [2024-11-04]
-dates = [{{ date = 2024-12-02, key = "extra", label = "Extra round" }}]
+''' + ROLLING_CUTOFFS + '''dates = [{{ date = 2024-12-02, key = "extra", label = "Extra round" }}]
 
 [budget]
 amount = 1_000_000_000

@@ -87,6 +87,7 @@ def trial(db_url: str, tmp_path: Path, smtp: SmtpServer, serve: bool) -> float:
     return took
 
 
+@pytest.mark.timed_waits  # the grace for the message in flight ends
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("serve", [False, True], ids=["plain", "serve"])
 def test_sigterm_mid_send_stops_cleanly(db_url: str, tmp_path: Path, smtp: SmtpServer,
@@ -96,6 +97,7 @@ def test_sigterm_mid_send_stops_cleanly(db_url: str, tmp_path: Path, smtp: SmtpS
 
 
 @pytest.mark.slow
+@pytest.mark.timed_waits
 @pytest.mark.parametrize("attempt", range(5))
 @pytest.mark.parametrize("serve", [False, True], ids=["plain", "serve"])
 def test_sigterm_mid_send_stops_cleanly_ten_trials(db_url: str, tmp_path: Path,

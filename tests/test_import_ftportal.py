@@ -5,40 +5,31 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, time
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.standins import FtPortal, serve
+from tests.standins import FTPORTAL_DATA, FtPortal, ftportal_records, serve
 from tracker.importers import ftportal
 from tracker.importers.ftportal_fetch import build_query, fetch_topics, multipart
 from tracker.importers.http import FetchError, Retry
 from tracker.importers.model import ImportedCall, TimeBasis
 
-DATA = Path(__file__).parent / "data" / "ftportal"
 RETRIEVED = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 FAST = Retry(attempts=3, backoff=0.0, timeout=5.0, delay=0.0)
 
 
-def raw_records() -> list[dict[str, Any]]:
-    """The 53 real records of the fixture."""
-    rows: list[dict[str, Any]] = json.loads((DATA / "topics.json").read_text())["results"]
-    return rows
-
-
 def imported() -> dict[str, ImportedCall]:
     """The fixture mapped, by topic identifier."""
-    result = ftportal.parse_records(raw_records(), RETRIEVED)
+    result = ftportal.parse_records(ftportal_records(), RETRIEVED)
     return {c.identifier: c for c in result.calls}
 
 
 CALLS = imported()
-UNIQUE = {r["metadata"]["identifier"][0]: r for r in raw_records()}
+UNIQUE = {r["metadata"]["identifier"][0]: r for r in ftportal_records()}
 
 
 def test_every_topic_imports_once_and_the_stale_copy_is_dropped() -> None:
-    result = ftportal.parse_records(raw_records(), RETRIEVED)
+    result = ftportal.parse_records(ftportal_records(), RETRIEVED)
     assert result.skipped == []
     assert result.duplicates == 1
     assert len(result.calls) == len(UNIQUE) == 52
@@ -89,7 +80,7 @@ def test_budget_keeps_only_this_topics_lines_of_the_call() -> None:
 
 
 def test_budget_cut_off_before_the_topic_line_is_left_out_with_a_note() -> None:
-    result = ftportal.parse_records(raw_records(), RETRIEVED)
+    result = ftportal.parse_records(ftportal_records(), RETRIEVED)
     call = CALLS["HORIZON-CL5-2027-03-D5-05"]
     assert call.budget is None
     assert "budget overview was cut off" in call.summary
@@ -120,7 +111,7 @@ def test_announced_is_the_earlier_of_opening_and_first_reading() -> None:
 
 
 def test_broken_record_is_reported_by_identifier_and_the_rest_import() -> None:
-    rows = raw_records()
+    rows = ftportal_records()
     rows[3]["metadata"]["deadlineDate"] = ["2027-03-1"]  # cut mid-string
     result = ftportal.parse_records(rows, RETRIEVED)
     assert [(s.identifier, s.reason) for s in result.skipped] == [
@@ -129,7 +120,7 @@ def test_broken_record_is_reported_by_identifier_and_the_rest_import() -> None:
 
 
 def test_file_cut_off_mid_record_keeps_the_records_before_it() -> None:
-    text = (DATA / "topics.json").read_text()
+    text = (FTPORTAL_DATA / "topics.json").read_text()
     cut = text[: text.index("HORIZON-CL4-2027-04-DATA-03") + 2000]
     rows, broken = ftportal.records_from_text(cut)
     assert len(rows) == 4
@@ -138,7 +129,7 @@ def test_file_cut_off_mid_record_keeps_the_records_before_it() -> None:
 
 
 def test_fetch_pages_through_the_stand_in_and_survives_a_500_and_a_stalled_page() -> None:
-    portal = FtPortal(raw_records() * 3, fail_once={2}, stall_once={3})  # 159 rows: 2 pages
+    portal = FtPortal(ftportal_records() * 3, fail_once={2}, stall_once={3})  # 159 rows: 2 pages
     with serve(portal) as url:
         pages: list[tuple[int, int]] = []
         rows = fetch_topics(build_query(), url=url, retry=Retry(3, 0.0, 0.5, 0.0),
@@ -150,7 +141,7 @@ def test_fetch_pages_through_the_stand_in_and_survives_a_500_and_a_stalled_page(
 
 
 def test_fetch_filters_by_programme_status_and_call() -> None:
-    portal = FtPortal(raw_records())
+    portal = FtPortal(ftportal_records())
     with serve(portal) as url:
         rows = fetch_topics(build_query(["Horizon Europe"], ["open"], ["HORIZON-JU-CBE-2026"]),
                             url=url, retry=FAST)
@@ -163,7 +154,7 @@ def test_stand_in_answers_500_to_plain_form_fields_like_the_portal() -> None:
     import urllib.error
     import urllib.request
 
-    portal = FtPortal(raw_records())
+    portal = FtPortal(ftportal_records())
     with serve(portal) as url:
         body, ctype = multipart({"query": build_query()})
         plain = body.replace(b'; filename="query.json"', b"")
@@ -175,7 +166,7 @@ def test_stand_in_answers_500_to_plain_form_fields_like_the_portal() -> None:
 
 
 def test_portal_down_raises_a_fetch_error_naming_the_last_failure() -> None:
-    with serve(FtPortal(raw_records(), down=True)) as url, \
+    with serve(FtPortal(ftportal_records(), down=True)) as url, \
             pytest.raises(FetchError, match="failed 3 time"):
         fetch_topics(build_query(), url=url, retry=FAST)
 

@@ -3,26 +3,17 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.standins import FtPortal, serve
+from tests.standins import FtPortal, ftportal_records, serve
 from tracker.errors import ConfigError
 from tracker.importers import ImportSource, Retry, live_fetcher, parse_sources, run_source
 
-DATA = Path(__file__).parent / "data" / "ftportal"
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 FAST = Retry(attempts=2, backoff=0.0, timeout=5.0, delay=0.0)
-
-
-def records() -> list[dict[str, Any]]:
-    """The real fixture records."""
-    rows: list[dict[str, Any]] = json.loads((DATA / "topics.json").read_text())["results"]
-    return rows
 
 
 def test_sources_parse_from_config_tables() -> None:
@@ -56,7 +47,7 @@ def test_every_problem_is_listed_with_its_key_and_fix() -> None:
 def test_run_source_imports_the_filtered_topics(tmp_path: Path) -> None:
     source = parse_sources({"cbe": {"source": "ftportal", "call_id": "HORIZON-JU-CBE-2026",
                                     "status": "open,closed"}})[0]
-    with serve(FtPortal(records())) as url:
+    with serve(FtPortal(ftportal_records())) as url:
         report = run_source(source, tmp_path, NOW, live_fetcher(ftportal_url=url, retry=FAST))
     assert report.ok, report.message
     assert report.written is not None and len(report.written.created) == 5
@@ -65,10 +56,10 @@ def test_run_source_imports_the_filtered_topics(tmp_path: Path) -> None:
 
 def test_failing_source_keeps_the_last_good_data_and_withdraws_nothing(tmp_path: Path) -> None:
     source = ImportSource("all", "ftportal")
-    with serve(FtPortal(records())) as url:
+    with serve(FtPortal(ftportal_records())) as url:
         assert run_source(source, tmp_path, NOW, live_fetcher(ftportal_url=url, retry=FAST)).ok
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    with serve(FtPortal(records(), down=True)) as url:
+    with serve(FtPortal(ftportal_records(), down=True)) as url:
         report = run_source(source, tmp_path, NOW + timedelta(days=1),
                             live_fetcher(ftportal_url=url, retry=FAST))
     assert not report.ok
@@ -85,7 +76,7 @@ def test_the_daemon_runs_a_due_source_syncs_and_reports_it(tmp_path: Path) -> No
     from tracker import store as db
     from tracker.cli.views import status_text
     from tracker.mail.transport import transport_for
-    from tracker.store.state import get_state
+    from tracker.store.state import Fact, get_state
     from tracker.usecases import status
 
     sources = parse_sources({"cbe": {"source": "ftportal", "call_id": "HORIZON-JU-CBE-2026",
@@ -93,7 +84,7 @@ def test_the_daemon_runs_a_due_source_syncs_and_reports_it(tmp_path: Path) -> No
     store = db.open_store(f"sqlite:///{tmp_path / 't.db'}")
     imported = tmp_path / "imported"
     seeds = imported / "ftportal"
-    with serve(FtPortal(records())) as url:
+    with serve(FtPortal(ftportal_records())) as url:
         runner = daemon.Runner(store, [imported], tmp_path / "cal", "https://g.example",
                                "t@g.example", lambda: transport_for("", tmp_path / "mail"),
                                sources=sources, imported=imported,
@@ -103,11 +94,12 @@ def test_the_daemon_runs_a_due_source_syncs_and_reports_it(tmp_path: Path) -> No
     assert len(list(seeds.glob("*.toml"))) == 5
     assert len(db.load_calls(store)) == 5  # an import is followed by a sync
     state = get_state(store)
-    assert state["import.cbe"][0].startswith("ok: ftportal: 5 new")
+    assert state[Fact.IMPORT.key("cbe")][0].startswith("ok: ftportal: 5 new")
     shown = status_text(status(store, NOW))
     assert "import:     cbe: ok: ftportal: 5 new" in shown and "(next 2026-11-26" in shown
-    with serve(FtPortal(records(), down=True)) as url:  # the portal is down a day later
+    with serve(FtPortal(ftportal_records(), down=True)) as url:  # the portal is down a day later
         runner.fetcher = live_fetcher(ftportal_url=url, retry=FAST)
         assert runner.imports(NOW + timedelta(days=1, minutes=1)) == 1
-    assert get_state(store)["import.cbe"][0].startswith("FAILED: failed, last good data kept")
+    assert get_state(store)[Fact.IMPORT.key("cbe")][0].startswith(
+        "FAILED: failed, last good data kept")
     assert len(list(seeds.glob("*.toml"))) == 5

@@ -11,23 +11,17 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from tests.standins import ftportal_records
 from tracker.importers import ftportal
 from tracker.importers.model import ImportFilter
 from tracker.importers.sources import store
 from tracker.importers.write import JOURNAL, WriteReport, recover, write_calls
 
-DATA = Path(__file__).parent / "data" / "ftportal"
 DAY1 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 DAY2 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 25)
 SOIL = "HORIZON-MISS-2027-05-SOIL-01-two-stage"
 COFUND = "HORIZON-MSCA-2027-COFUND-01-01"
-
-
-def records() -> list[dict[str, Any]]:
-    """The real fixture records (a fresh copy each time)."""
-    rows: list[dict[str, Any]] = json.loads((DATA / "topics.json").read_text())["results"]
-    return rows
 
 
 def moved(rows: list[dict[str, Any]], identifier: str, index: int, stamp: str) \
@@ -53,8 +47,8 @@ def doc(folder: Path, identifier: str) -> dict[str, Any]:
 
 
 def test_same_input_gives_the_same_bytes(tmp_path: Path) -> None:
-    run(records(), tmp_path / "a")
-    run(list(reversed(records())), tmp_path / "b")
+    run(ftportal_records(), tmp_path / "a")
+    run(list(reversed(ftportal_records())), tmp_path / "b")
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
     assert names == sorted(p.name for p in (tmp_path / "b").iterdir())
     assert len([n for n in names if n.endswith(".toml")]) == 52
@@ -63,15 +57,15 @@ def test_same_input_gives_the_same_bytes(tmp_path: Path) -> None:
 
 
 def test_unchanged_import_writes_nothing_even_a_day_later(tmp_path: Path) -> None:
-    run(records(), tmp_path)
+    run(ftportal_records(), tmp_path)
     stamps = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
-    report = run(records(), tmp_path, DAY2)
+    report = run(ftportal_records(), tmp_path, DAY2)
     assert not report.touched and report.unchanged == 52
     assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == stamps
 
 
 def test_file_names_the_source_record_and_retrieval_time(tmp_path: Path) -> None:
-    run(records(), tmp_path)
+    run(ftportal_records(), tmp_path)
     rule = doc(tmp_path, COFUND)
     assert rule["sources"]["portal"] == {
         "title": f"EU Funding & Tenders Portal: topic {COFUND}",
@@ -82,8 +76,8 @@ def test_file_names_the_source_record_and_retrieval_time(tmp_path: Path) -> None
 
 
 def test_moved_deadline_becomes_a_move_amendment_and_keeps_the_first_date(tmp_path: Path) -> None:
-    run(records(), tmp_path)
-    report = run(moved(records(), SOIL, 0, "2027-04-15T00:00:00.000+0000"), tmp_path, DAY2)
+    run(ftportal_records(), tmp_path)
+    report = run(moved(ftportal_records(), SOIL, 0, "2027-04-15T00:00:00.000+0000"), tmp_path, DAY2)
     assert report.updated == [SOIL.lower()]
     assert report.changes == [f"{SOIL.lower()} stage-1: 2027-04-08 -> 2027-04-15"]
     rule = doc(tmp_path, SOIL)
@@ -95,14 +89,14 @@ def test_moved_deadline_becomes_a_move_amendment_and_keeps_the_first_date(tmp_pa
         "note": "Changed on the EU Funding & Tenders Portal (seen 2026-11-26)."}]
     assert rule["sources"]["portal"]["retrieved"] == DAY2
     # a second move still names the first date, and the history grows
-    run(moved(records(), SOIL, 0, "2027-04-22T00:00:00.000+0000"), tmp_path, DAY2)
+    run(moved(ftportal_records(), SOIL, 0, "2027-04-22T00:00:00.000+0000"), tmp_path, DAY2)
     assert [(a["cutoff"], a["to"]) for a in doc(tmp_path, SOIL)["amendments"]] == [
         (date(2027, 4, 8), date(2027, 4, 15)), (date(2027, 4, 8), date(2027, 4, 22))]
 
 
 def test_last_deadline_moved_later_also_moves_the_closing(tmp_path: Path) -> None:
-    run(records(), tmp_path)
-    run(moved(records(), COFUND, 0, "2027-04-20T00:00:00.000+0000"), tmp_path, DAY2)
+    run(ftportal_records(), tmp_path)
+    run(moved(ftportal_records(), COFUND, 0, "2027-04-20T00:00:00.000+0000"), tmp_path, DAY2)
     rule = doc(tmp_path, COFUND)
     assert rule["closes"] == date(2027, 4, 6)
     assert rule["amendments"][0]["closing"] is True
@@ -110,39 +104,39 @@ def test_last_deadline_moved_later_also_moves_the_closing(tmp_path: Path) -> Non
 
 
 def test_vanished_topic_is_withdrawn_not_deleted_and_comes_back(tmp_path: Path) -> None:
-    run(records(), tmp_path)
-    fewer = [r for r in records() if r["metadata"]["identifier"] != [COFUND]]
+    run(ftportal_records(), tmp_path)
+    fewer = [r for r in ftportal_records() if r["metadata"]["identifier"] != [COFUND]]
     report = run(fewer, tmp_path, DAY2)
     assert report.withdrawn == [COFUND.lower()]
     assert doc(tmp_path, COFUND)["withdrawn"] is True
     assert not run(fewer, tmp_path, DAY2).touched  # withdrawn once, then left alone
-    run(records(), tmp_path, DAY2)
+    run(ftportal_records(), tmp_path, DAY2)
     assert "withdrawn" not in doc(tmp_path, COFUND)
 
 
 def test_closed_topic_missing_from_a_status_filtered_import_is_not_withdrawn(tmp_path: Path) \
         -> None:
-    run(records(), tmp_path)
-    still_listed = [r for r in records()
+    run(ftportal_records(), tmp_path)
+    still_listed = [r for r in ftportal_records()
                     if r["metadata"]["identifier"] != ["HORIZON-CL5-2026-09-D4-03"]]
     assert run(still_listed, tmp_path, DAY2).withdrawn == []  # it closed on 2026-09-15
 
 
 def test_broken_record_keeps_its_previous_file(tmp_path: Path) -> None:
-    run(records(), tmp_path)
+    run(ftportal_records(), tmp_path)
     before = (tmp_path / f"{COFUND.lower()}.toml").read_bytes()
-    rows = moved(records(), COFUND, 0, "2027-04-0")
+    rows = moved(ftportal_records(), COFUND, 0, "2027-04-0")
     report = run(rows, tmp_path, DAY2)
     assert report.withdrawn == []
     assert (tmp_path / f"{COFUND.lower()}.toml").read_bytes() == before
 
 
 def test_override_file_survives_every_import(tmp_path: Path) -> None:
-    run(records(), tmp_path)
+    run(ftportal_records(), tmp_path)
     (tmp_path / f"{COFUND.lower()}.override").write_text(
         'tags = ["msca", "our-team"]\nsummary = "Our doctoral network call."\n'
         'id = "ignored"\n')
-    report = run(records(), tmp_path, DAY2)
+    report = run(ftportal_records(), tmp_path, DAY2)
     assert report.updated == [COFUND.lower()]
     rule = doc(tmp_path, COFUND)
     assert rule["tags"] == ["msca", "our-team"]
@@ -151,14 +145,14 @@ def test_override_file_survives_every_import(tmp_path: Path) -> None:
     text = (tmp_path / f"{COFUND.lower()}.toml").read_text()
     assert "Overridden here from" in text and "summary, tags" in text
     # the portal moves the deadline: the override stays, the move is recorded
-    run(moved(records(), COFUND, 0, "2027-04-13T00:00:00.000+0000"), tmp_path, DAY2)
+    run(moved(ftportal_records(), COFUND, 0, "2027-04-13T00:00:00.000+0000"), tmp_path, DAY2)
     rule = doc(tmp_path, COFUND)
     assert rule["tags"] == ["msca", "our-team"]
     assert rule["amendments"][0]["to"] == date(2027, 4, 13)
 
 
 def test_kill_during_staging_leaves_the_previous_import(tmp_path: Path) -> None:
-    run(records(), tmp_path)
+    run(ftportal_records(), tmp_path)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     # what a SIGKILL before the journal leaves behind: staged files only
     (tmp_path / f".{COFUND.lower()}.toml.new").write_text("half a fi")
@@ -169,7 +163,7 @@ def test_kill_during_staging_leaves_the_previous_import(tmp_path: Path) -> None:
 
 
 def test_kill_during_renames_is_finished_by_the_next_import(tmp_path: Path) -> None:
-    run(records(), tmp_path)
+    run(ftportal_records(), tmp_path)
     target = tmp_path / f"{SOIL.lower()}.toml"
     staged = tmp_path / f".{SOIL.lower()}.toml.new"
     staged.write_text(target.read_text().replace("2027-04-08", "2027-04-09"))
@@ -181,6 +175,6 @@ def test_kill_during_renames_is_finished_by_the_next_import(tmp_path: Path) -> N
 
 
 def test_no_temporary_files_remain(tmp_path: Path) -> None:
-    run(records(), tmp_path)
-    run(moved(records(), SOIL, 1, "2027-09-20T00:00:00.000+0000"), tmp_path, DAY2)
+    run(ftportal_records(), tmp_path)
+    run(moved(ftportal_records(), SOIL, 1, "2027-09-20T00:00:00.000+0000"), tmp_path, DAY2)
     assert sorted(n for n in os.listdir(tmp_path) if n.startswith(".")) == [".imported.json"]

@@ -2,7 +2,7 @@
 address, a broken subscriber, no SMTP at all, two senders at once.
 
 Real parts only: aiosmtpd on loopback, the outbox on SQLite and on a real PostgreSQL, the
-`tracker` command in-process (CliRunner) or as a real subprocess.
+`tracker` command in-process (CliRunner) or as a real subprocess, on a clock stopped at T.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import mailbox
 import signal
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,6 @@ import sqlalchemy as sa
 from tests.runkit import cli, env_for, send, send_after_crash, spawn, states
 from tests.smtpkit import (
     BASE_URL,
-    BRUSSELS,
     SENDER,
     SmtpServer,
     brussels,
@@ -39,13 +38,6 @@ SYNCED = brussels(2024, 10, 1, 9)
 T = brussels(2024, 10, 28, 8)  # a week before the 4 Nov 2024 cut-off: digest + 7-day alert
 PEOPLE = ("ana@uni.example", "ben@uni.example", "cho@uni.example")
 
-# `tracker digest send` reads the real clock. Tests that queue mail at T first and then let the
-# command send it expect the command to add nothing of its own: true once the call is over
-# (its last date is 31 Dec 2025, so nothing is left inside a 60-day horizon).
-after_the_call = pytest.mark.skipif(
-    datetime.now(UTC) < datetime(2026, 1, 1, tzinfo=UTC),
-    reason="needs a system clock after the AI Factories call closed")
-
 
 # ------------------------------------------------------------------ fixtures
 
@@ -62,14 +54,6 @@ def store(db_url: str, seeds: Path) -> Iterator[db.Store]:
     usecases.sync(s, [seeds], SYNCED)
     yield s
     s.close()
-
-
-# ------------------------------------------------------------------ helpers
-
-def quiet_hour() -> str:
-    """A sending hour twelve hours away, so that two `tracker digest send` runs in a row on the
-    real clock never straddle the start of a new digest period."""
-    return (datetime.now(UTC) + timedelta(hours=12)).astimezone(BRUSSELS).strftime("%H:%M")
 
 
 # ------------------------------------------------------------------ outages
@@ -162,15 +146,13 @@ def test_same_run_twice_at_the_same_moment_sends_each_message_once(
 
 def test_cli_digest_send_twice_sends_each_digest_once(
         store: db.Store, seeds: Path, tmp_path: Path, smtp: SmtpServer) -> None:
-    # the command runs on the real clock: empty digests wanted, no alerts, so each subscriber
-    # has exactly one digest due whatever the date
     for who in PEOPLE:
-        follow(store, who, empty=True, alerts="", at=quiet_hour())
+        follow(store, who, alerts="")
     env = env_for(store, seeds, tmp_path, smtp)
-    first = cli(env, "digest", "send")
+    first = cli(env, "digest", "send", now=T)
     assert first.exit_code == 0, first.output
     assert "Queued 3 digest(s)" in first.stdout and "sent 3" in first.stdout
-    second = cli(env, "digest", "send")
+    second = cli(env, "digest", "send", now=T)
     assert second.exit_code == 0, second.output
     assert "Queued 0 digest(s) and 0 alert(s)" in second.stdout and "sent 0" in second.stdout
     assert sorted(r for m in smtp.messages() for r in m.recipients) == sorted(PEOPLE)
@@ -179,7 +161,6 @@ def test_cli_digest_send_twice_sends_each_digest_once(
 
 # ------------------------------------------------------------------ a killed sender
 
-@after_the_call
 def test_sender_killed_mid_batch_then_restarted_delivers_to_everyone(
         store: db.Store, seeds: Path, tmp_path: Path, smtp: SmtpServer) -> None:
     people = (*PEOPLE, "dan@uni.example")
@@ -189,7 +170,7 @@ def test_sender_killed_mid_batch_then_restarted_delivers_to_everyone(
     env = env_for(store, seeds, tmp_path, smtp)
     # the server takes the 2nd message but holds its 250: the sender is killed waiting for it
     smtp.hold(2, record=True)
-    proc = spawn(env, "digest", "send")
+    proc = spawn(env, "digest", "send", now=T)
     try:
         assert smtp.holding.wait(30), proc.stderr.read() if proc.stderr and \
             proc.poll() is not None else ""
@@ -209,7 +190,7 @@ def test_sender_killed_mid_batch_then_restarted_delivers_to_everyone(
     before = {m.message_id for m in smtp.messages()}
     assert in_flight in before and len(before) == 2
 
-    result = send_after_crash(env)
+    result = send_after_crash(env, T)
     assert result.exit_code == 0, result.output
     assert "sent 4" in result.stdout  # the crashed batch, again
 
@@ -234,11 +215,11 @@ def _break_zone(store: db.Store, email: str) -> None:
 def test_refused_address_and_broken_subscriber_do_not_stop_the_others_cli(
         store: db.Store, seeds: Path, tmp_path: Path, smtp: SmtpServer) -> None:
     for who in ("ana@uni.example", "bad@uni.example", "ben@uni.example", "zed@uni.example"):
-        follow(store, who, empty=True, alerts="", at=quiet_hour())
+        follow(store, who, alerts="")
     _break_zone(store, "zed@uni.example")
     smtp.refuse("bad@uni.example", "550 5.1.1 <bad@uni.example>: no such user")
     env = env_for(store, seeds, tmp_path, smtp)
-    result = cli(env, "digest", "send")
+    result = cli(env, "digest", "send", now=T)
     assert result.exit_code == 1  # something needs the operator's eye
     assert "sent 2" in result.stdout and "failed 1" in result.stdout
     assert "zed@uni.example" in result.stderr and "US/Pacific-New" in result.stderr
@@ -257,7 +238,7 @@ def test_refused_address_and_broken_subscriber_do_not_stop_the_others_cli(
     assert "failed: 1" in shown.stdout
 
     # a permanent failure is not retried
-    again = cli(env, "digest", "send")
+    again = cli(env, "digest", "send", now=T)
     assert "sent 0" in again.stdout
     assert smtp.to("bad@uni.example") == []
 
@@ -286,7 +267,6 @@ def test_temporary_refusal_is_retried_and_the_others_are_not_held_up(
 
 # ------------------------------------------------------------------ no SMTP configured
 
-@after_the_call
 def test_without_smtp_digest_send_files_mail_in_the_maildir_and_says_where(
         store: db.Store, seeds: Path, tmp_path: Path) -> None:
     follow(store, "ana@uni.example")
@@ -294,7 +274,7 @@ def test_without_smtp_digest_send_files_mail_in_the_maildir_and_says_where(
     assert queue.queue_due(store, T, BASE_URL, SENDER).digests == 2
     folder = tmp_path / "delivered"
     env = env_for(store, seeds, tmp_path, TRACKER_MAILDIR=str(folder))
-    result = cli(env, "digest", "send")
+    result = cli(env, "digest", "send", now=T)
     assert result.exit_code == 0, result.output
     assert "sent 4" in result.stdout and str(folder) in result.stdout
     box = mailbox.Maildir(folder, create=False)
@@ -309,7 +289,6 @@ def test_without_smtp_digest_send_files_mail_in_the_maildir_and_says_where(
 
 # ------------------------------------------------------------------ two senders
 
-@after_the_call
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # PostgreSQL: test_scale_senders
 def test_second_sender_refuses_while_the_first_is_sending(
         store: db.Store, seeds: Path, tmp_path: Path, smtp: SmtpServer) -> None:
@@ -318,10 +297,10 @@ def test_second_sender_refuses_while_the_first_is_sending(
     queue.queue_due(store, T, BASE_URL, SENDER)
     env = env_for(store, seeds, tmp_path, smtp)
     smtp.hold(1, record=False)
-    first = spawn(env, "digest", "send")
+    first = spawn(env, "digest", "send", now=T)
     try:
         assert smtp.holding.wait(30), "the first sender never reached the server"
-        second = cli(env, "digest", "send")
+        second = cli(env, "digest", "send", now=T)
         assert second.exit_code == 4
         [line] = second.stderr.strip().splitlines()
         assert "another tracker process" in line and "already running" in line
@@ -366,9 +345,8 @@ def test_failed_mail_can_be_queued_again(store: db.Store, tmp_path: Path, seeds:
         queue.queue_due(store, T, BASE_URL, SENDER)
         assert send(store, smtp, T).failed == 2
     env = env_for(store, seeds, tmp_path)
-    result = cli(env, "retry", "--all")
+    result = cli(env, "retry", "--all", now=T)
     assert result.exit_code == 0 and "2 message(s) queued again" in result.output
     with smtp_server() as smtp:
-        # the CLI reads the real clock: the messages are due again from now on
-        assert send(store, smtp, datetime.now(UTC) + timedelta(seconds=1)).sent == 2
+        assert send(store, smtp, T).sent == 2  # due again from the moment of the retry
         assert len(smtp.to(PEOPLE[0])) == 2

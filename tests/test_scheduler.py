@@ -12,20 +12,21 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.helpers import amendment, rule_folder
 from tests.smtpkit import SmtpServer, subscribe
 from tracker import daemon, usecases
 from tracker import store as db
 from tracker.mail import transport
 from tracker.models import OutboxState
 from tracker.store import outbox as mail
-from tracker.store.state import get_state
+from tracker.store.state import HEARTBEAT, Fact, get_state
 
 RULE = """\
 id = "rolling"
@@ -40,13 +41,8 @@ every = "3 months"
 until = 2026-12-31
 """
 
-MOVE = """
-[[amendments]]
-action = "move"
-cutoff = 2026-08-04
-to = 2026-08-11
-announced = 2024-01-01
-"""
+MOVE = amendment("move", cutoff=date(2026, 8, 4), to=date(2026, 8, 11),
+                 announced=date(2024, 1, 1))
 
 
 class Sink:
@@ -83,10 +79,7 @@ def sink(smtp: SmtpServer) -> Sink:
 
 @pytest.fixture
 def seeds(tmp_path: Path) -> Path:
-    folder = tmp_path / "seeds"
-    folder.mkdir()
-    (folder / "rolling.toml").write_text(RULE)
-    return folder
+    return rule_folder(tmp_path / "seeds", rolling=RULE)
 
 
 @pytest.fixture
@@ -160,7 +153,7 @@ def test_real_apscheduler_with_a_controlled_clock(store: db.Store, seeds: Path, 
     running = daemon.start(runner_for(store, seeds, tmp_path, sink), timedelta(seconds=1),
                            clock=lambda: fake["now"])
     try:  # the first mail run happens at once, at 09:29 on the fake clock: nothing is due
-        wait_until(lambda: get_state(store).get("last.mail", ("",))[0]
+        wait_until(lambda: get_state(store).get(Fact.LAST.key("mail"), ("",))[0]
                    == fake["now"].isoformat())
         assert sink.messages == []
         fake["now"] = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -216,10 +209,10 @@ def test_killed_run_restarts_with_nothing_lost_or_doubled(store: db.Store, seeds
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(10)
-    before = get_state(store).get("heartbeat", ("", None))[1]
+    before = get_state(store).get(HEARTBEAT, ("", None))[1]
     second = start_run(env)
     try:  # the second run is up (it has done its work once) before it is stopped
-        wait_until(lambda: get_state(store).get("heartbeat", ("", None))[1] != before)
+        wait_until(lambda: get_state(store).get(HEARTBEAT, ("", None))[1] != before)
         sink.wait_for(6)
         wait_until(lambda: mail.outbox_counts(store)[OutboxState.SENT] == 6)
     finally:
@@ -236,6 +229,7 @@ def test_killed_run_restarts_with_nothing_lost_or_doubled(store: db.Store, seeds
     assert "event=stopped" in out
 
 
+@pytest.mark.timed_waits  # the sync job runs again every second
 @pytest.mark.usefixtures("store")
 def test_second_run_refuses_and_seed_edit_rebuilds_feed(seeds: Path, tmp_path: Path,
                                                         sink: Sink) -> None:

@@ -18,6 +18,7 @@ from alembic.runtime.migration import MigrationContext
 from typer.testing import CliRunner
 
 from tests.faults import HELD
+from tests.helpers import ROLLING_CUTOFFS, amendment, rule_folder
 from tracker import store as db
 from tracker import usecases
 from tracker.calendar import feeds as feedset
@@ -37,35 +38,20 @@ opens = 2024-09-10
 closes = 2025-12-31
 submission = "multiple-cutoff"
 
-[cutoffs]
-first = 2024-11-04
-every = "3 months"
-until = 2025-12-31
-condition = "as long as funds are available"
-confirmed = [2024-11-04]
-
+""" + ROLLING_CUTOFFS + """
 [budget]
 amount = 1_000_000
 currency = "EUR"
 """
 
-MOVE = """
-[[amendments]]
-action = "move"
-cutoff = 2025-02-04
-to = 2025-02-11
-announced = 2024-09-30
-source = "https://example.org/notice"
-"""
+MOVE = amendment("move", cutoff=date(2025, 2, 4), to=date(2025, 2, 11),
+                 announced=date(2024, 9, 30), source="https://example.org/notice")
 
 
 @pytest.fixture
 def seeds(tmp_path: Path) -> Path:
     """A seeds folder with one rolling call."""
-    folder = tmp_path / "seeds"
-    folder.mkdir()
-    (folder / "rolling.toml").write_text(RULE)
-    return folder
+    return rule_folder(tmp_path / "seeds", rolling=RULE)
 
 
 @pytest.fixture
@@ -366,16 +352,44 @@ def test_a_cutoff_moved_onto_the_closing_day_does_not_cancel_the_closing(
     assert back is not None and back["withdrawn"] is False and back["status"] == "confirmed"
 
 
-def test_rule_files_are_read_again_only_when_their_stat_changes_or_is_too_recent(
-        store: db.Store, seeds: Path) -> None:
+@pytest.mark.parametrize("clock_ahead", [timedelta(0), timedelta(days=365)],
+                         ids=["same-clock", "clock-a-year-ahead-of-the-files"])
+def test_rule_files_are_read_again_until_their_stat_has_settled(
+        store: db.Store, seeds: Path, clock_ahead: timedelta) -> None:
     rule = seeds / "rolling.toml"
-    written = datetime.fromtimestamp(rule.stat().st_mtime, UTC)
-    first = usecases.seeds_fingerprint(store, [seeds], written + timedelta(seconds=10))
-    same_size = RULE.replace("Rolling call", "Rolling CALL")
-    rule.write_text(same_size)
-    os.utime(rule, ns=(rule.stat().st_atime_ns, int(written.timestamp() * 1e9)))
-    # written in the same clock tick, and just now: the content is read, the edit is seen
-    assert usecases.seeds_fingerprint(store, [seeds], written + timedelta(seconds=1)) != first
-    rule.write_text(RULE + "\n# a comment\n")  # another size: seen whatever the clock
-    later = datetime.fromtimestamp(rule.stat().st_mtime, UTC) + timedelta(seconds=10)
-    assert usecases.seeds_fingerprint(store, [seeds], later) not in (first, "")
+    written = datetime.fromtimestamp(rule.stat().st_mtime, UTC) + clock_ahead
+    mtime = rule.stat().st_mtime_ns
+
+    def rewrite(text: str) -> None:  # same size, same modification time: one clock tick
+        assert len(text) == len(rule.read_text())
+        rule.write_text(text)
+        os.utime(rule, ns=(mtime, mtime))
+
+    usecases.sync(store, [seeds], written + timedelta(seconds=1))
+    rewrite(RULE.replace("Rolling call", "Rolling CALL"))
+    # its stat was first seen a moment ago: not trusted yet, the edit is seen
+    assert usecases.sync(store, [seeds], written + timedelta(seconds=1)).changed >= 1
+    assert usecases.sync(store, [seeds], written + timedelta(seconds=10)).total == 0
+    rewrite(RULE.replace("Rolling call", "Rolling cal!").replace('id = "', 'id = !', 1))
+    # settled, same stat: the file is not read again (the broken text is not even seen)
+    assert usecases.sync(store, [seeds], written + timedelta(seconds=20)).total == 0
+    rule.write_text(RULE + "\n# a comment\n")  # another size: read whatever the clock
+    assert usecases.sync(store, [seeds], written + timedelta(seconds=30)).changed >= 1
+
+
+def test_status_reads_the_facts_an_earlier_version_stored(store: db.Store) -> None:
+    """The runtime-state keys are spelt as the earlier versions stored them."""
+    from tracker.cli.views import status_text
+    from tracker.store.state import put_state
+
+    put_state(store, {"heartbeat": "2024-10-01T11:59:00+00:00",
+                      "next.sync": "2024-10-01T12:05:00+00:00", "next.mail": "",
+                      "last.sync": "2024-10-01T11:59:00+00:00", "error.feeds": "disk full",
+                      "error.mail": "", "import.cbe": "ok: ftportal: 5 new",
+                      "import.cbe.finished": "2024-10-01T06:00:00+00:00",
+                      "next.import-cbe": "2024-10-02T06:00:00+00:00"}, NOW)
+    shown = status_text(usecases.status(store, NOW)).splitlines()
+    assert "heartbeat:  2024-10-01 12:00:00Z (0 min ago)" in shown
+    assert [line for line in shown if line.startswith(("job error:", "import:"))] == [
+        "job error:  feeds: disk full",
+        "import:     cbe: ok: ftportal: 5 new (next 2024-10-02T06:00Z)"]

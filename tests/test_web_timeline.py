@@ -8,19 +8,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from tests.helpers import CANCEL_MAY
 from tests.webkit import SVG, marks
 from tracker.models import Rule
 from tracker.rules.expand import expand
 from tracker.web.timeline import timeline
 
 NOW = datetime(2025, 3, 15, 9, 0, tzinfo=UTC)
-CANCEL_MAY = """
-[[amendments]]
-action = "cancel"
-announced = 2025-03-01
-cutoff = 2025-05-04
-note = "budget exhausted"
-"""
 
 
 def drawn(rule: Rule, now: datetime = NOW) -> ET.Element:

@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import platformdirs
 
 from tracker.errors import ConfigError, TrackerError
-from tracker.mail.smtpurl import parse_smtp_url
 from tracker.resources import package_data
 from tracker.urls import mask
 
@@ -101,6 +100,8 @@ def _smtp_url(value: Any, base: Path | None) -> str:
     url = _text(value, base).strip()
     if url:
         try:
+            from tracker.mail.smtpurl import parse_smtp_url  # ssl: only when mail is set
+
             parse_smtp_url(url)
         except ConfigError as exc:
             raise ValueError(str(exc).removeprefix("smtp_url: ")) from None

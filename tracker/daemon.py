@@ -30,7 +30,7 @@ from tracker.importers.sources import Fetcher, ImportSource
 from tracker.mail import delivery, queue
 from tracker.mail.transport import Transport
 from tracker.store.leader import Leadership
-from tracker.store.state import get_state, put_state
+from tracker.store.state import HEARTBEAT, Fact, get_state, import_finished, import_job, put_state
 
 log = logging.getLogger("tracker.run")
 Clock = Callable[[], datetime]
@@ -121,7 +121,7 @@ class Runner:
         done = get_state(self.store)
         ran = 0
         for source in self.sources:
-            last = done.get(f"import.{source.name}.finished", ("", now))[0]
+            last = done.get(import_finished(source.name), ("", now))[0]
             due = source.next_run(datetime.fromisoformat(last) if last else None)
             if self.stopping.is_set() or (due is not None and due > now):
                 continue
@@ -133,9 +133,10 @@ class Runner:
             ran += 1
             nxt = source.next_run(report.finished)
             put_state(self.store, {
-                f"import.{source.name}": f"{'ok' if report.ok else 'FAILED'}: {report.message}",
-                f"import.{source.name}.finished": report.finished.isoformat(),
-                f"next.import-{source.name}": nxt.isoformat() if nxt else ""}, now)
+                Fact.IMPORT.key(source.name):
+                    f"{'ok' if report.ok else 'FAILED'}: {report.message}",
+                import_finished(source.name): report.finished.isoformat(),
+                Fact.NEXT.key(import_job(source.name)): nxt.isoformat() if nxt else ""}, now)
             log.info("event=import source=%s ok=%s detail=%r", source.name, report.ok,
                      report.message)
             if report.ok and report.written and report.written.touched:
@@ -161,11 +162,11 @@ class Runner:
             self.errors[name] = f"{now:%Y-%m-%d %H:%M:%S}Z {exc.__class__.__name__}: {exc}"
             log.exception("event=job-error job=%s", name)
         try:
-            state = {"heartbeat": now.isoformat()}
-            state.update({f"error.{k}": v for k, v in self.errors.items()})
+            state = {HEARTBEAT: now.isoformat()}
+            state.update({Fact.ERROR.key(k): v for k, v in self.errors.items()})
             if name not in self.errors:
-                state[f"error.{name}"] = ""
-            state[f"last.{name}"] = now.isoformat()
+                state[Fact.ERROR.key(name)] = ""
+            state[Fact.LAST.key(name)] = now.isoformat()
             put_state(self.store, state, now)
         except Exception:
             log.exception("event=state-error")
@@ -188,7 +189,7 @@ class Scheduled:
 
     def record_next_runs(self) -> None:
         """Write the next run times where `tracker status` can read them."""
-        values = {f"next.{k}": v.isoformat() if v else "" for k, v in self.next_runs().items()}
+        values = {Fact.NEXT.key(k): v.isoformat() if v else "" for k, v in self.next_runs().items()}
         put_state(self.runner.store, values, self.clock())
 
     def report_loop(self, every: float = 10.0) -> None:

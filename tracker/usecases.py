@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from tracker import store as db
@@ -22,9 +22,8 @@ from tracker.models import (
     Rule,
     Status,
 )
-from tracker.rules import check_files, fingerprint, load_rules
+from tracker.rules import check_files, load_rules
 from tracker.rules.expand import call_state, expand, expand_all, known_on
-from tracker.rules.history import rule_history
 from tracker.rules.schedule import amendments_known, budget_as_of, closes_as_of
 from tracker.store import outbox
 from tracker.store.state import get_state
@@ -168,43 +167,14 @@ def days_left(o: Occurrence, now: datetime) -> int:
     return (o.start - now.date()).days
 
 
-def seeds_fingerprint(store: db.Store, paths: Sequence[Path], now: datetime) -> str:
-    """The content fingerprint of the rule files, read only when their names, sizes or times
-    changed since it was last computed (remembered in the store). As git does with its index,
-    a file written in the two seconds before `now` is never trusted on its time alone: two
-    edits of the same size within one clock tick would otherwise look the same."""
-    from tracker.rules import stat_fingerprint
-    from tracker.store.state import get_state, put_state
-
-    quick, newest = stat_fingerprint(paths)
-    settled = newest < now.timestamp() - 2
-    known = get_state(store).get("seeds.fingerprint", ("", now))[0].split()
-    if settled and len(known) == 2 and known[0] == quick:
-        return known[1]
-    full = fingerprint(paths)
-    if settled and known[1:] != [full]:
-        put_state(store, {"seeds.fingerprint": f"{quick} {full}"}, now)
-    return full
-
-
 def sync(store: db.Store, paths: Sequence[Path], now: datetime,
-         orphans: Orphans = "keep", seen: str | None = None) -> db.SyncReport:
-    """Load every rule (any error aborts before the database is touched) and apply the diff;
-    `orphans` says what becomes of stored calls whose rule file is gone; `seen` is the seeds'
-    fingerprint when the caller already has it."""
-    rules = load_rules(paths)
-    history = [c for r in rules for c in rule_history(r, now, now.astimezone(r.zone).date())]
-    return db.sync(store, rules, expand_all(rules, now), now, seen or fingerprint(paths),
-                   history, orphans)
+         orphans: Orphans = "keep") -> db.SyncReport:
+    """Apply what changed in the rule files (any error aborts before the store is touched);
+    `orphans` says what becomes of stored calls whose rule file is gone. Only the files that
+    changed are read (tracker.refresh)."""
+    from tracker import refresh
 
-
-def up_to_date(store: db.Store, paths: Sequence[Path], now: datetime) -> tuple[bool, str]:
-    """(True when a sync would write nothing: no rule file changed since the last sync, no
-    announcement day has come and no call is waiting to be pruned; the seeds' fingerprint)."""
-    seen = seeds_fingerprint(store, paths, now)
-    if db.is_stale(store, seen, now):
-        return False, seen
-    return not any(c.orphaned for c in db.load_calls(store).values()), seen
+    return refresh.sync(store, paths, now, orphans)
 
 
 @dataclass(frozen=True)
@@ -217,13 +187,12 @@ class Freshness:
 
 
 def ensure_synced(store: db.Store, paths: Sequence[Path], now: datetime) -> Freshness:
-    """Sync first when the seeds changed since the store last saw them. A broken rule file
-    leaves the store at its last good state: reading goes on, and the problem is returned."""
-    seen = seeds_fingerprint(store, paths, now)
-    if not db.is_stale(store, seen, now):
-        return Freshness()
+    """Sync first when the rule files changed since the store last saw them (a stat of each
+    file when none did). A broken rule file leaves the store at its last good state: reading
+    goes on, and the problem is returned."""
     try:
-        return Freshness(sync(store, paths, now, seen=seen))
+        report = sync(store, paths, now)
+        return Freshness(report if report.wrote else None)
     except RuleError as exc:
         first = exc.problems[0]
         more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
@@ -233,7 +202,7 @@ def ensure_synced(store: db.Store, paths: Sequence[Path], now: datetime) -> Fres
 
 def stored_deadlines(store: db.Store, q: Query) -> list[Occurrence]:
     """Like `deadlines`, but read from the store (fast for large rule sets)."""
-    ids = tuple(sorted({call_id(db.call_names(store), c) for c in q.calls}))
+    ids = tuple(sorted({call_id(db.call_names(store, c), c) for c in q.calls}))
     until = None
     if q.until is not None:  # a day of margin for zones; `select` applies the exact bound
         until = datetime.combine(q.until + timedelta(days=2), time(0), q.now.tzinfo)
@@ -241,7 +210,7 @@ def stored_deadlines(store: db.Store, q: Query) -> list[Occurrence]:
                        calls=ids, kinds=q.kinds, tags=tuple(t.lower() for t in q.tags))
     items = db.load_occurrences(store, window, q.now)
     if not q.include_past:  # expectations that passed unseen stay listed
-        late = db.Window(calls=ids, kinds=q.kinds, tags=window.tags)
+        late = db.Window(calls=ids, kinds=q.kinds, tags=window.tags, overdue=q.now)
         have = {o.id for o in items}
         items += [o for o in db.load_occurrences(store, late, q.now)
                   if o.status is Status.OVERDUE and o.id not in have]
@@ -297,29 +266,25 @@ def status(store: db.Store, now: datetime) -> StatusReport:
 
 def snapshots(paths: Sequence[Path]) -> list[tuple[str, int, str]]:
     """Bundled portal snapshots in use: (folder name, rule files, day read), for a notice."""
-    from tracker.rules import rule_files
+    import re
 
-    found: dict[str, list[Path]] = {}
-    for f in rule_files(paths):
-        if f.parent.name.endswith("-snapshot"):
-            found.setdefault(f.parent.name, []).append(f)
+    from tracker.rules.files import snapshot_folders
+
     out = []
-    for name, files in sorted(found.items()):
-        import re
-
+    for folder, files in snapshot_folders(paths).items():
         found_day = re.search(r"retrieved = (\d{4}-\d{2}-\d{2})",
                               files[0].read_text(encoding="utf-8"))
         day = found_day.group(1) if found_day else "an unknown day"
-        out.append((name, len(files), day))
+        out.append((folder, len(files), day))
     return out
 
 
-def titles(store: db.Store) -> dict[str, tuple[str, str]]:
+def titles(store: db.Store, now: datetime) -> dict[str, tuple[str, str]]:
     """Every call's and date's (title, zone) by id, for history lines."""
     out = {c.id: (c.title, "") for c in db.load_calls(store).values()}
     window = db.Window(include_withdrawn=True)
     out.update({o.id: (o.title, o.timezone)
-                for o in db.load_occurrences(store, window, datetime.now(UTC))})
+                for o in db.load_occurrences(store, window, now)})
     return out
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
@@ -93,7 +94,19 @@ def root(
     = False,
 ) -> None:
     """Grant-call tracker: deadlines, iCal feeds and email digests from call rules."""
+    given = ctx.obj or {}
+    _clock.set(given.get("clock"))
     ctx.obj = {"config": config, "seeds": [str(s) for s in seeds] if seeds else None}
+
+
+_clock: ContextVar[Callable[[], datetime] | None] = ContextVar("clock", default=None)
+
+
+def clock_now() -> datetime:
+    """This invocation's 'now': the real clock, unless the program running the app gave one
+    (`app(args, obj={"clock": callable})`), as tracker.web and tracker.daemon take a clock."""
+    clock = _clock.get()
+    return clock() if clock else datetime.now(UTC)
 
 
 def settings_of(ctx: typer.Context, **overrides: Any) -> Settings:
@@ -119,19 +132,19 @@ def synced(settings: Settings, store: Store) -> None:
     """Bring the store up to date with the rule files; a broken file is one line, not a stop."""
     from tracker.usecases import ensure_synced
 
-    fresh = ensure_synced(store, settings.seeds, datetime.now(UTC))
+    fresh = ensure_synced(store, settings.seeds, clock_now())
     if fresh.problem:
         typer.echo(f"Warning: {fresh.problem}", err=True)
 
 
 def reader_now(settings: Settings, as_of: str | None, tz: str | None) -> datetime:
-    """The reader's 'now': the real clock, or the start of --as-of day, in the reader's zone."""
+    """The reader's 'now' (`clock_now`), or the start of --as-of day, in the reader's zone."""
     from tracker import userinput
 
     zone = userinput.zone(tz) if tz else userinput.zone(settings.timezone, "timezone")
     if as_of:
         return userinput.start_of_day(userinput.day(as_of, "--as-of"), zone)
-    return datetime.now(UTC).astimezone(zone)
+    return clock_now().astimezone(zone)
 
 
 def known_day(as_of: str | None) -> date | None:
@@ -163,7 +176,7 @@ def _after_import(ctx: typer.Context) -> None:
     from tracker import usecases
 
     settings = settings_of(ctx)
-    report = usecases.sync(open_store(settings), settings.seeds, datetime.now(UTC))
+    report = usecases.sync(open_store(settings), settings.seeds, clock_now())
     typer.echo(f"Synced: {report.added} added, {report.changed} changed, "
                f"{report.withdrawn} withdrawn.")
 

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tracker.cli import AsOf, Tz, command, known_day, open_store, reader_now, settings_of, synced
+from tracker.cli import (
+    AsOf,
+    Tz,
+    clock_now,
+    command,
+    known_day,
+    open_store,
+    reader_now,
+    settings_of,
+    synced,
+)
 from tracker.config import Settings
 from tracker.errors import RuleError
 
@@ -73,8 +82,6 @@ def deadlines(
 ) -> None:
     """List what is coming: cut-offs, openings, closings and milestones, nearest first."""
     from tracker import usecases, userinput
-    from tracker.calendar.events import calendar
-    from tracker.calendar.feeds import filter_title
     from tracker.cli import render, views
 
     settings = settings_of(ctx)
@@ -103,6 +110,9 @@ def deadlines(
     elif fmt is Format.csv:
         typer.echo(render.as_csv(items, now), nl=False)
     elif fmt is Format.ics:
+        from tracker.calendar.events import calendar
+        from tracker.calendar.feeds import filter_title
+
         if not items:
             typer.echo(_nothing(everything, filtered) + " The calendar is empty.",
                        err=True)
@@ -198,12 +208,8 @@ def sync(ctx: typer.Context, prune: Annotated[bool, typer.Option(
 
     settings = settings_of(ctx)
     store = open_store(settings)
-    now = datetime.now(UTC)
-    current, seen = usecases.up_to_date(store, settings.seeds, now)
-    if current:  # nothing read, parsed or compared
-        typer.echo("Up to date: nothing changed.")
-        return
-    report = usecases.sync(store, settings.seeds, now, "prune" if prune else "refuse", seen)
+    now = clock_now()
+    report = usecases.sync(store, settings.seeds, now, "prune" if prune else "refuse")
     if report.baseline:
         typer.echo(f"Started tracking: {report.added} calls and dates recorded as a baseline.")
     elif not report.wrote:
@@ -236,7 +242,7 @@ def changes(
     start = userinput.day(since, "--since") if since else None
     ids = [userinput.call_id(db.call_names(store), c) for c in userinput.items(call or ())]
     found = usecases.changes(store, start, ids)
-    titles = usecases.titles(store)
+    titles = usecases.titles(store, now)
     if fmt is ListFormat.json:
         typer.echo(render.as_json([views.change_record(c, now, titles) for c in found]))
     else:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tracker.cli import AsOf, app, command, fail, open_store, settings_of, synced
+from tracker.cli import AsOf, app, clock_now, command, fail, open_store, settings_of, synced
 from tracker.cli.lists import Fmt, ListFormat
 from tracker.config import Settings
 from tracker.errors import NotFoundError, UsageError
@@ -90,7 +90,7 @@ def subscribe(
         alerts=None if alerts is None else tuple(sorted(
             {ui.days(a, "--alerts") for a in ui.items(alerts)}, reverse=True)),
         send_empty=empty)
-    sub, created, warnings = subscriptions.subscribe(store, ui.email(email), datetime.now(UTC),
+    sub, created, warnings = subscriptions.subscribe(store, ui.email(email), clock_now(),
                                                      wanted, settings.timezone)
     typer.echo(("Subscribed " if created else "Updated ") + views.subscription_line(sub))
     for w in warnings:
@@ -105,7 +105,7 @@ def unsubscribe(ctx: typer.Context, email: Annotated[str, typer.Argument(
     from tracker.mail import subscriptions
 
     store = open_store(settings_of(ctx))
-    subscriptions.unsubscribe(store, userinput.email(email), datetime.now(UTC))
+    subscriptions.unsubscribe(store, userinput.email(email), clock_now())
     typer.echo(f"Unsubscribed {email}.")
 
 
@@ -150,7 +150,7 @@ def digest_preview(
     sub = subs.get_subscription(store, userinput.email(email))
     if sub is None or not sub.active:
         raise NotFoundError(f"{email} is not subscribed; add it with 'tracker subscribe'.")
-    now = datetime.now(UTC)
+    now = clock_now()
     at = datetime.combine(userinput.day(as_of, "--as-of"), sub.at, sub.zone) if as_of else now
     rules = usecases.rules_from(settings.seeds)
 
@@ -181,7 +181,7 @@ def digest_send(
     settings = settings_of(ctx)
     base = mail_base_url(settings, allow_loopback)
     store = open_store(settings)
-    now = datetime.now(UTC)
+    now = clock_now()
     synced(settings, store)
     queued = queue.queue_due(store, now, base, settings.mail_from, dry_run)
     for err in queued.errors:
@@ -213,7 +213,7 @@ def retry(
     if not ids and not every:
         raise fail("name outbox ids, or --all", 2)
     store = open_store(settings_of(ctx))
-    count = usecases.retry(store, ids or [], datetime.now(UTC))
+    count = usecases.retry(store, ids or [], clock_now())
     typer.echo(f"{count} message(s) queued again; 'tracker digest send' sends them.")
 
 

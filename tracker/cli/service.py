@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 import time
 from contextlib import nullcontext
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from tracker.cli import app, command, open_store, settings_of, synced
+from tracker.cli import app, clock_now, command, open_store, settings_of, synced
 from tracker.cli.mailing import mail_base_url, transport
 
 feeds_app = typer.Typer(help="iCal feeds.", no_args_is_help=True)
@@ -126,7 +125,7 @@ def status(ctx: typer.Context) -> None:
     from tracker.cli import views
 
     store = open_store(settings_of(ctx))
-    typer.echo(views.status_text(usecases.status(store, datetime.now(UTC))))
+    typer.echo(views.status_text(usecases.status(store, clock_now())))
 
 
 @command("upgrade", "TRACKER_DATABASE_URL=sqlite:///tracker.db tracker db upgrade", db_app)

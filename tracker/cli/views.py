@@ -12,6 +12,7 @@ from tracker.cli.render import table, wrapped
 from tracker.models import Change, ChangeKind, Occurrence, Status, Subscription, moment_label, money
 from tracker.rules.schedule import at_deadline
 from tracker.store.outbox import OutboxRow
+from tracker.store.state import HEARTBEAT, Fact, import_job
 from tracker.usecases import CallDetail, CallSummary, StatusReport, days_left
 
 
@@ -220,22 +221,20 @@ def status_text(s: StatusReport) -> str:
     lines = [f"database:   {s.database}",
              f"last sync:  {ago(s.last_sync) if s.last_sync else 'never'}",
              f"scheduler:  {'running' if s.scheduler_running else 'not running'}"]
-    beat = s.state.get("heartbeat")
+    beat = s.state.get(HEARTBEAT)
     if beat:
         lines.append(f"heartbeat:  {ago(beat[1])}")
-    nexts = sorted((k.removeprefix("next."), v) for k, (v, _) in s.state.items()
-                   if k.startswith("next.") and v)
-    if nexts and s.scheduler_running:
-        lines.append("next runs:  " + ", ".join(f"{k} {v[:19]}Z" for k, v in nexts))
+    nexts = Fact.NEXT.values(s.state)
+    planned = sorted((job, at) for job, at in nexts.items() if at)
+    if planned and s.scheduler_running:
+        lines.append("next runs:  " + ", ".join(f"{k} {v[:19]}Z" for k, v in planned))
     lines.append("outbox:     " + ", ".join(f"{k.value} {v}" for k, v in s.outbox.items()))
-    for job, err in sorted((k.removeprefix("error."), v) for k, (v, _) in s.state.items()
-                           if k.startswith("error.") and v):
-        lines.append(f"job error:  {job}: {err}")
-    for key, (value, _) in sorted(s.state.items()):
-        if key.startswith("import.") and not key.endswith(".finished"):
-            nxt = s.state.get(f"next.import-{key.removeprefix('import.')}", ("", None))[0]
-            lines.append(f"import:     {key.removeprefix('import.')}: {value}"
-                         + (f" (next {nxt[:16]}Z)" if nxt else ""))
+    for job, err in sorted(Fact.ERROR.values(s.state).items()):
+        if err:
+            lines.append(f"job error:  {job}: {err}")
+    for source, outcome in sorted(Fact.IMPORT.values(s.state).items()):
+        nxt = nexts.get(import_job(source), "")
+        lines.append(f"import:     {source}: {outcome}" + (f" (next {nxt[:16]}Z)" if nxt else ""))
     if s.orphaned:
         lines.append(f"kept:       {len(s.orphaned)} call(s) have no rule file any more "
                      f"({', '.join(s.orphaned[:5])}); 'tracker sync --prune' withdraws them")

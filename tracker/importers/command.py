@@ -6,20 +6,16 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import click
 import typer
 
 from tracker.errors import TrackerError, UsageError
-from tracker.importers import ftportal, grantsgov
-from tracker.importers.ftportal_fetch import SEARCH_URL
-from tracker.importers.grantsgov_fetch import API_URL
-from tracker.importers.http import Retry
-from tracker.importers.live import fetch_source
-from tracker.importers.model import ParseResult
-from tracker.importers.sources import STATUSES, ImportSource, store, summary
-from tracker.importers.write import scope_name, when_of
+
+if TYPE_CHECKING:  # the importers are loaded by the commands that run them, not by --help
+    from tracker.importers.model import ParseResult
+    from tracker.importers.sources import ImportSource
 
 AfterImport = Callable[[typer.Context], None]
 FolderOf = Callable[[typer.Context, str], Path]
@@ -63,6 +59,8 @@ class _Bar:
 
 
 def _statuses(kind: str, text: str) -> tuple[str, ...]:
+    from tracker.importers.sources import STATUSES
+
     values = tuple(s.strip().lower() for s in text.split(",") if s.strip())
     for s in values:
         if s not in STATUSES[kind]:
@@ -79,6 +77,8 @@ def _retrieved(text: str | None, files: list[Path]) -> datetime:
             raise UsageError(f"--retrieved: '{text}' is not an ISO date-time, e.g. "
                              "2026-11-25T10:00:00Z") from None
         return when if when.tzinfo else when.replace(tzinfo=UTC)
+    from tracker.importers.write import when_of
+
     return max(when_of(f) for f in files)
 
 
@@ -90,6 +90,9 @@ def _now(retrieved: str | None) -> datetime:
 def _fetch(source: ImportSource, retrieved: str | None, delay: float, label: str,
            **where: str) -> ParseResult:
     """Read a portal live, with a progress bar, a polite delay and retries."""
+    from tracker.importers.http import Retry
+    from tracker.importers.live import fetch_source
+
     bar = _Bar(label)
     try:
         return fetch_source(source, _now(retrieved), retry=Retry(delay=delay), progress=bar,
@@ -101,6 +104,8 @@ def _fetch(source: ImportSource, retrieved: str | None, delay: float, label: str
 def _report(ctx: typer.Context, kind: str, result: ParseResult, source: ImportSource,
             scope: str, out: Path | None, hooks: tuple[AfterImport | None, FolderOf | None],
             today: date) -> None:
+    from tracker.importers.sources import store, summary
+
     after, folder_of = hooks
     folder = out or (folder_of(ctx, kind) if folder_of else Path("imported") / kind)
     written = store(result, folder, kind=kind, scope=scope, filt=source.filter, today=today)
@@ -152,6 +157,12 @@ def register(app: typer.Typer, after_import: AfterImport | None = None,
         Example: tracker import ftportal --fetch --programme "Digital Europe" --status open
         """
         def go() -> None:
+            from tracker.importers import ftportal
+            from tracker.importers.ftportal_fetch import SEARCH_URL
+            from tracker.importers.model import ParseResult
+            from tracker.importers.sources import ImportSource
+            from tracker.importers.write import scope_name
+
             source = ImportSource("cli", "ftportal", tuple(programme or ()),
                                   tuple(keyword or ()), _statuses("ftportal", status),
                                   tuple(call_id or ()))
@@ -192,6 +203,11 @@ def register(app: typer.Typer, after_import: AfterImport | None = None,
         Example: tracker import grantsgov GrantsDBExtract20261125v2.zip --agency HHS-NIH
         """
         def go() -> None:
+            from tracker.importers import grantsgov
+            from tracker.importers.grantsgov_fetch import API_URL
+            from tracker.importers.sources import ImportSource
+            from tracker.importers.write import scope_name
+
             entries = {}
             for item in close_time or []:
                 agency_code, sep, value = item.rpartition("=")

@@ -9,9 +9,7 @@ from tracker.rules.files import (
     fingerprint,
     load_rules,
     rule_files,
-    stat_fingerprint,
 )
 from tracker.rules.parse import parse_rule
 
-__all__ = ["check_files", "fingerprint", "load_rules", "parse_rule", "rule_files",
-           "stat_fingerprint"]
+__all__ = ["check_files", "fingerprint", "load_rules", "parse_rule", "rule_files"]

@@ -7,10 +7,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any, TypeVar
 
 from tracker.errors import Problem
 from tracker.models import FuzzyDate, Precision
+from tracker.rules.lines import line_index
 
 MULTILINE = {"summary", "note"}
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # tab and newline are fine in prose
@@ -32,10 +34,20 @@ class Checker:
     """Collects problems for one file while reading its values."""
 
     path: str
-    index: dict[str, int]
+    source: str  # the file's text: lines are looked up only when a problem is found
     problems: list[Problem] = field(default_factory=list)
     override_path: str = ""  # an override file merged over this one, if any
-    override_index: dict[str, int] = field(default_factory=dict)
+    override_source: str = ""
+
+    @cached_property
+    def index(self) -> dict[str, int]:
+        """Key paths to line numbers in the file."""
+        return line_index(self.source)
+
+    @cached_property
+    def override_index(self) -> dict[str, int]:
+        """Key paths to line numbers in the override file."""
+        return line_index(self.override_source)
 
     def line(self, key: str, index: dict[str, int] | None = None) -> int | None:
         """The line of `key`, or of the nearest enclosing table that has one."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from tracker.errors import Problem, RuleError
@@ -21,19 +23,100 @@ def _tomls(folder: Path) -> Iterator[Path]:
 SNAPSHOT = "-snapshot"  # a shipped copy of a portal, given up once it is imported live
 
 
-def rule_files(paths: Sequence[Path]) -> list[Path]:
-    """Every *.toml rule file under the given files or folders, in a stable order (override
-    files are read with the rule they override). A folder `<source>-snapshot` is left out when
-    a folder `<source>` of rule files (a live import of that portal) is read too."""
-    out: list[Path] = []
+@dataclass(frozen=True)
+class Listed:
+    """A rule file as a directory listing gives it: its path, and a stamp of its size and
+    modification time (and its override file's) that changes when either is written."""
+
+    path: str
+    stamp: str
+    mtime: float  # the newer of the file's and its override's, as a POSIX timestamp
+    folder: str  # the name of the folder it is in
+
+
+def _stamp(st: os.stat_result) -> str:
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def _walk(folder: str, out: list[Listed]) -> None:
+    """Rule files under `folder`, in the order of their path's parts, with one stat each
+    (os.scandir knows which entries are folders, and which override files exist)."""
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return
+    names = {e.name for e in entries}
+    here = os.path.basename(folder)
+    for e in entries:
+        if e.is_dir():
+            _walk(e.path, out)
+        elif e.name.endswith(".toml") and not e.name.endswith(OVERRIDE) and e.is_file():
+            try:
+                st = e.stat()
+            except OSError:
+                continue
+            stamp, mtime = _stamp(st), st.st_mtime
+            over = e.name.removesuffix(".toml") + OVERRIDE
+            if over in names:
+                try:
+                    ost = os.stat(os.path.join(folder, over))
+                    stamp, mtime = f"{stamp}+{_stamp(ost)}", max(mtime, ost.st_mtime)
+                except OSError:
+                    pass
+            out.append(Listed(e.path, stamp, mtime, here))
+
+
+def _stat_one(f: Path) -> Listed:
+    try:
+        st = f.stat()
+    except OSError:
+        return Listed(str(f), "", 0.0, f.parent.name)
+    stamp, mtime = _stamp(st), st.st_mtime
+    over = override_of(f)
+    if over.is_file():
+        ost = over.stat()
+        stamp, mtime = f"{stamp}+{_stamp(ost)}", max(mtime, ost.st_mtime)
+    return Listed(str(f), stamp, mtime, f.parent.name)
+
+
+def list_rule_files(paths: Sequence[Path]) -> list[Listed]:
+    """Every *.toml rule file under the given files or folders, with its stamp, in a stable
+    order (override files are read with the rule they override). A folder `<source>-snapshot`
+    is left out when a folder `<source>` of rule files (a live import of that portal) is read
+    too."""
+    out: list[Listed] = []
     for p in paths:
         if p.is_dir():
-            out.extend(sorted(f for f in _tomls(p) if not f.name.endswith(OVERRIDE)))
+            _walk(str(p), out)
         else:
-            out.append(p)
-    live = {f.parent.name for f in out if not f.parent.name.endswith(SNAPSHOT)}
-    return [f for f in out if not (f.parent.name.endswith(SNAPSHOT)
-                                   and f.parent.name.removesuffix(SNAPSHOT) in live)]
+            out.append(_stat_one(p))
+    snapshots = {f.folder for f in out if f.folder.endswith(SNAPSHOT)}
+    if not snapshots:
+        return out
+    live = {f.folder for f in out} - snapshots
+    return [f for f in out if not (f.folder in snapshots
+                                   and f.folder.removesuffix(SNAPSHOT) in live)]
+
+
+def rule_files(paths: Sequence[Path]) -> list[Path]:
+    """The paths of `list_rule_files`."""
+    return [Path(f.path) for f in list_rule_files(paths)]
+
+
+def snapshot_folders(paths: Sequence[Path]) -> dict[str, list[Path]]:
+    """The `<source>-snapshot` folders read (those no live import replaces), with their rule
+    files; found from folder listings alone (no file is opened or stat'ed)."""
+    found: dict[str, list[Path]] = {}
+    live: set[str] = set()
+    for p in paths:
+        for folder, _dirs, names in os.walk(p) if p.is_dir() else [(str(p.parent), [], [p.name])]:
+            tomls = sorted(n for n in names if n.endswith(".toml") and not n.endswith(OVERRIDE))
+            name = os.path.basename(folder)
+            if tomls and name.endswith(SNAPSHOT):
+                found.setdefault(name, []).extend(Path(folder, n) for n in tomls)
+            elif tomls:
+                live.add(name)
+    return {k: v for k, v in sorted(found.items()) if k.removesuffix(SNAPSHOT) not in live}
 
 
 def override_of(path: Path) -> Path:
@@ -41,75 +124,95 @@ def override_of(path: Path) -> Path:
     return path.with_name(path.name.removesuffix(".toml") + OVERRIDE)
 
 
+def _hash(text: bytes, override: bytes | None) -> str:
+    return hashlib.sha256(text + b"\0" + (b"\0none" if override is None else override)
+                          + b"\0").hexdigest()
+
+
+def digest(f: Path) -> str:
+    """A hash of a rule file's text and its override file's ('' when it cannot be read)."""
+    try:
+        over = override_of(f)
+        return _hash(f.read_bytes(), over.read_bytes() if over.is_file() else None)
+    except OSError:
+        return ""
+
+
 def fingerprint(paths: Sequence[Path]) -> str:
-    """A hash of every rule file's name and content: tells whether the store is up to date."""
+    """A hash of every rule file's name and content: tells whether two sets of rules differ."""
+    return combined((str(f), digest(f)) for f in rule_files(paths))
+
+
+def combined(digests: Iterable[tuple[str, str]]) -> str:
+    """One hash for many files' (path, digest)."""
     h = hashlib.sha256()
-    for f in rule_files(paths):
-        for part in (f, override_of(f)):
-            try:
-                data = part.read_bytes()
-            except FileNotFoundError:
-                continue
-            except OSError:
-                data = b"<unreadable>"
-            h.update(str(part.resolve()).encode() + b"\0" + data + b"\0")
+    for path, d in sorted(digests):
+        h.update(f"{path}\0{d}\0".encode())
     return h.hexdigest()
 
 
-def stat_fingerprint(paths: Sequence[Path]) -> tuple[str, float]:
-    """A hash of every rule file's name, size and modification time, and the newest time (as
-    a POSIX timestamp): no file is read, so it is cheap for thousands of files."""
-    h = hashlib.sha256()
-    newest = 0.0
-    for f in rule_files(paths):
-        for part in (f, override_of(f)):
-            try:
-                st = part.stat()
-            except OSError:
-                continue
-            newest = max(newest, st.st_mtime)
-            h.update(f"{part.resolve()}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
-    return h.hexdigest(), newest
+@dataclass(frozen=True)
+class Read:
+    """One rule file read and parsed: the rule (None when broken), its problems, its text and
+    the digest of its bytes (with its override file's)."""
+
+    rule: Rule | None
+    problems: list[Problem]
+    text: str
+    digest: str
 
 
-def read_rule(f: Path) -> tuple[Rule | None, list[Problem], str]:
-    """One rule file (with its override file, if any): the rule, its problems, its text."""
+def read_rule(f: Path) -> Read:
+    """One rule file (with its override file, if any), read and parsed."""
     name = str(f)
     try:
-        text = f.read_text(encoding="utf-8")
+        raw = f.read_bytes()
         over = override_of(f)
-        override = (over.read_text(encoding="utf-8"), str(over)) if over.is_file() else None
+        raw_over = over.read_bytes() if over.is_file() else None
+        text = raw.decode("utf-8")
+        override = None if raw_over is None else (raw_over.decode("utf-8"), str(over))
     except FileNotFoundError:
-        return None, [Problem(name, None, "", "no such file", "check the path")], ""
+        return Read(None, [Problem(name, None, "", "no such file", "check the path")], "", "")
     except (OSError, UnicodeDecodeError) as exc:
-        return None, [Problem(name, None, "", f"cannot read: {exc}", "save it as UTF-8")], ""
+        return Read(None, [Problem(name, None, "", f"cannot read: {exc}", "save it as UTF-8")],
+                    "", "")
     rule, found = parse_rule(text, name, override)
-    return rule, found, text
+    return Read(rule, found, text, _hash(raw, raw_over))
+
+
+def empty_folders(paths: Sequence[Path]) -> list[Problem]:
+    """An empty folder would withdraw every call: almost always a wrong path."""
+    return [Problem(str(p), None, "", "no rule files (*.toml) in this folder",
+                    "check the path (--seeds, TRACKER_SEEDS) or add a rule file")
+            for p in paths if p.is_dir() and not any(True for _ in _tomls(p))]
+
+
+def check_read(files: Sequence[Path], taken: Mapping[str, str] | None = None) \
+        -> tuple[list[Read], list[Problem]]:
+    """Read and parse `files`; a broken file never stops the others from being checked. An id
+    used twice is a problem, also when `taken` (id -> file) has it from a file not read now."""
+    reads: list[Read] = []
+    problems: list[Problem] = []
+    seen: dict[str, str] = dict(taken or {})
+    for f in files:
+        got = read_rule(f)
+        problems.extend(got.problems)
+        if got.rule is None:
+            continue
+        if got.rule.id in seen:
+            problems.append(Problem(str(f), line_index(got.text).get("id"), "id",
+                                    f"id '{got.rule.id}' is also used by {seen[got.rule.id]}",
+                                    "every rule file needs its own id"))
+            continue
+        seen[got.rule.id] = str(f)
+        reads.append(got)
+    return reads, problems
 
 
 def check_files(paths: Sequence[Path]) -> tuple[list[Rule], list[Problem]]:
     """Parse every rule file; a broken file never stops the others from being checked."""
-    rules: list[Rule] = []
-    problems: list[Problem] = []
-    seen: dict[str, str] = {}
-    for p in paths:  # an empty folder would withdraw every call: almost always a wrong path
-        if p.is_dir() and not any(True for _ in _tomls(p)):
-            problems.append(Problem(str(p), None, "", "no rule files (*.toml) in this folder",
-                                    "check the path (--seeds, TRACKER_SEEDS) or add a rule file"))
-    for f in rule_files(paths):
-        name = str(f)
-        rule, found, text = read_rule(f)
-        problems.extend(found)
-        if rule is None:
-            continue
-        if rule.id in seen:
-            problems.append(Problem(name, line_index(text).get("id"), "id",
-                                    f"id '{rule.id}' is also used by {seen[rule.id]}",
-                                    "every rule file needs its own id"))
-            continue
-        seen[rule.id] = name
-        rules.append(rule)
-    return rules, problems
+    reads, problems = check_read(rule_files(paths))
+    return [r.rule for r in reads if r.rule is not None], empty_folders(paths) + problems
 
 
 def load_rules(paths: Sequence[Path]) -> list[Rule]:

@@ -16,12 +16,12 @@ from tracker.store.queries import (
     changes_since,
     counts,
     history,
-    is_stale,
     last_changes,
     last_sync,
     load_calls,
     load_occurrences,
     occurrence_state,
+    orphaned,
     revision_map,
     revision_mark,
     state_token,
@@ -31,7 +31,8 @@ from tracker.store.sync import SyncReport, sync
 
 __all__ = [
     "CallRecord", "Store", "SyncReport", "Window", "call_names", "changes_since", "counts",
-    "current_revision", "head_revision", "history", "is_stale", "last_changes", "last_sync",
+    "current_revision", "head_revision", "history", "last_changes", "last_sync",
     "load_calls", "load_occurrences", "make_engine", "occurrence_state", "open_store",
+    "orphaned",
     "revision_map", "revision_mark", "state_token", "stored_rules", "sync", "upgrade",
 ]

@@ -10,7 +10,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tracker.models import Change, ChangeKind, Kind, Occurrence, Revision, Rule, money
+from tracker.models import (
+    Change,
+    ChangeKind,
+    Kind,
+    Occurrence,
+    Revision,
+    Rule,
+    Status,
+    money,
+)
 from tracker.store.engine import Store
 from tracker.store.rows import row_occurrence, row_rule
 from tracker.store.schema import (
@@ -38,6 +47,7 @@ class Window:
     kinds: tuple[Kind, ...] = ()
     tags: tuple[str, ...] = ()
     include_withdrawn: bool = False
+    overdue: datetime | None = None  # only expected milestones that passed by then, unseen
 
 
 def load_occurrences(store: Store, window: Window, now: datetime) -> list[Occurrence]:
@@ -55,13 +65,18 @@ def load_occurrences(store: Store, window: Window, now: datetime) -> list[Occurr
     if window.tags:
         tagged = sa.select(call_tags.c.call_id).where(call_tags.c.tag.in_(window.tags))
         q = q.where(occurrences.c.call_id.in_(tagged))
+    if window.overdue is not None:  # what expected_overdue() says, in SQL
+        q = q.where(occurrences.c.kind == Kind.MILESTONE.value,
+                    occurrences.c.tentative == sa.true(),
+                    occurrences.c.status.not_in([Status.CANCELLED.value, Stored.WITHDRAWN.value]),
+                    occurrences.c.last_utc <= utc_naive(window.overdue))
     if not window.include_withdrawn:
         q = q.where(occurrences.c.withdrawn == sa.false())
     q = q.where(occurrences.c.status != Stored.MERGED.value)  # a cut-off stands for it
     q = q.add_columns(calls.c.programmes.label("call_programmes"))
     q = q.order_by(occurrences.c.start_utc, occurrences.c.id)
     with store.read() as conn:
-        tags = _tags(conn)
+        tags = _tags(conn, window.calls)
         return [row_occurrence(r, tags.get(r.call_id, ()), now, r.call_title,
                                _lines(r.call_programmes)) for r in conn.execute(q)]
 
@@ -70,9 +85,13 @@ def _lines(text: str) -> tuple[str, ...]:
     return tuple(p for p in text.split("\n") if p)
 
 
-def _tags(conn: sa.Connection) -> dict[str, tuple[str, ...]]:
+def _tags(conn: sa.Connection, of: Sequence[str] = ()) -> dict[str, tuple[str, ...]]:
+    """Each call's tags (of the calls `of`, or all)."""
     tag_map: dict[str, list[str]] = {}
-    for r in conn.execute(sa.select(call_tags).order_by(call_tags.c.tag)):
+    q = sa.select(call_tags).order_by(call_tags.c.tag)
+    if of:
+        q = q.where(call_tags.c.call_id.in_(of))
+    for r in conn.execute(q):
         tag_map.setdefault(r.call_id, []).append(r.tag)
     return {k: tuple(v) for k, v in tag_map.items()}
 
@@ -125,11 +144,17 @@ def history(store: Store, since: date | datetime | None = None,
     return sorted(found, key=lambda c: (c.known_on or date.min, c.id or 0))
 
 
-def call_names(store: Store) -> list[tuple[str, list[str]]]:
-    """Every stored call's id and official identifiers."""
+def call_names(store: Store, name: str = "") -> list[tuple[str, list[str]]]:
+    """Every stored call's id and official identifiers; with `name`, only the call of that id
+    when there is one (what resolving a name needs first)."""
+    q = sa.select(calls.c.id, calls.c.identifiers).order_by(calls.c.id)
     with store.read() as conn:
-        return [(r.id, r.identifiers.split()) for r in
-                conn.execute(sa.select(calls.c.id, calls.c.identifiers).order_by(calls.c.id))]
+        if name:
+            found = [(r.id, r.identifiers.split()) for r in conn.execute(
+                q.where(sa.func.lower(calls.c.id) == name.strip().lower()))]
+            if found:
+                return found
+        return [(r.id, r.identifiers.split()) for r in conn.execute(q)]
 
 
 def last_sync(store: Store) -> tuple[datetime, str] | None:
@@ -139,16 +164,11 @@ def last_sync(store: Store) -> tuple[datetime, str] | None:
     return None if row is None else (from_utc_naive(row.finished_at), str(row.fingerprint))
 
 
-def is_stale(store: Store, fingerprint: str, now: datetime) -> bool:
-    """True when the seeds differ from what the store last synced, or when an amendment or
-    milestone announced for a later day has become known since."""
+def orphaned(store: Store) -> list[str]:
+    """The calls kept although their rule file is gone (a sync with --prune withdraws them)."""
     with store.read() as conn:
-        row = conn.execute(sa.select(sync_runs.c.fingerprint, sync_runs.c.valid_until)
-                           .order_by(sync_runs.c.id.desc()).limit(1)).first()
-    found = None if row is None else (str(row.fingerprint), row.valid_until)
-    if found is None or found[0] != fingerprint:
-        return True
-    return found[1] is not None and utc_naive(now) >= found[1]
+        return [r.id for r in conn.execute(sa.select(calls.c.id).where(
+            calls.c.orphaned == sa.true()).order_by(calls.c.id))]
 
 
 def counts(store: Store) -> dict[str, int]:

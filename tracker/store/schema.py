@@ -103,6 +103,15 @@ sync_runs = sa.Table(
     sa.Column("valid_until", sa.DateTime, nullable=True),
 )
 
+rule_files = sa.Table(  # what each rule file was when last synced (sync reads only changes)
+    "rule_files", metadata,
+    sa.Column("path", sa.String(1000), primary_key=True),
+    sa.Column("stamp", sa.String(100), nullable=False, server_default=""),  # "" = re-read
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("call_id", sa.String(200), nullable=False),
+    sa.Column("valid_until", sa.DateTime, nullable=True),
+)
+
 subscribers = sa.Table(
     "subscribers", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),

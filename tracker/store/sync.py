@@ -24,6 +24,7 @@ from tracker.rules.expand import known_on
 from tracker.rules.schedule import next_announcement
 from tracker.store.engine import Store
 from tracker.store.rows import call_row, occurrence_row
+from tracker.store.rulefiles import CHUNK, FileChanges, apply_file_changes, earliest_valid_until
 from tracker.store.schema import (
     CALL_FIELDS,
     OCC_FIELDS,
@@ -105,29 +106,46 @@ class _Table:
     names: Sequence[str]
 
 
+def _existing(conn: Connection, t: _Table, scope: Sequence[str] | None) \
+        -> dict[str, dict[str, Any]]:
+    """The stored rows of one table, of the calls in `scope` only (None: all)."""
+    table = t.table
+    cols = [table.c.id, table.c.withdrawn, table.c[t.counter], *(table.c[n] for n in t.names)]
+    if scope is None:
+        return {r.id: r._asdict() for r in conn.execute(sa.select(*cols))}
+    key = table.c.id if t.entity == "call" else table.c.call_id
+    out: dict[str, dict[str, Any]] = {}
+    for part in _chunks(scope):
+        out.update((r.id, r._asdict()) for r in conn.execute(sa.select(*cols)
+                                                              .where(key.in_(part))))
+    return out
+
+
 def _apply(conn: Connection, t: _Table, fresh: dict[str, dict[str, Any]], now: datetime,
-           report: SyncReport, keep: frozenset[str], live_calls: frozenset[str] = frozenset()) \
-        -> None:
-    """Insert, update (with revisions) and withdraw rows of one table; never delete.
+           report: SyncReport, keep: frozenset[str], live_calls: frozenset[str] = frozenset(),
+           scope: Sequence[str] | None = None) -> None:
+    """Insert, update (with revisions) and withdraw rows of one table (of the calls in
+    `scope`, or all); never delete.
 
     Rows of the calls in `keep` (kept without a rule file) are left alone. A call's "closes"
     item that goes away while the call stays has not been cancelled: a cut-off now falls on the
     closing day and stands for it. It is kept as 'merged', hidden from listings and feeds.
     """
     table, stamp = t.table, utc_naive(now)
-    cols = [table.c.id, table.c.withdrawn, table.c[t.counter], *(table.c[n] for n in t.names)]
-    existing = {r.id: r._asdict() for r in conn.execute(sa.select(*cols))}
+    existing = _existing(conn, t, scope)
+    fresh_marks = {t.counter: 0, "withdrawn": False, "first_seen": stamp, "last_modified": stamp}
     inserts, updates = [], []
     for key, row in fresh.items():
         call_id = row.get("call_id", key)
         old = existing.get(key)
         if old is None:
-            inserts.append({**row, t.counter: 0, "withdrawn": False, "first_seen": stamp,
-                            "last_modified": stamp})
+            row.update(fresh_marks)
+            inserts.append(row)
             report.added += 1
-            report.changes.append(Change(t.entity, key, call_id, ChangeKind.ADDED,
-                                         new=row.get("title", ""), detected_at=now,
-                                         source=row.get("source", "")))
+            if not report.baseline:  # a baseline is one line of history, not one per row
+                report.changes.append(Change(t.entity, key, call_id, ChangeKind.ADDED,
+                                             new=row.get("title", ""), detected_at=now,
+                                             source=row.get("source", "")))
             continue
         fields = _diff(old, row, t.names)
         restored = bool(old["withdrawn"])
@@ -155,9 +173,13 @@ def _apply(conn: Connection, t: _Table, fresh: dict[str, dict[str, Any]], now: d
                                      detected_at=now))
     if inserts:
         conn.execute(table.insert(), inserts)
-    for upd in updates:  # one statement per row: rows differ in which columns they set
-        values = {k: v for k, v in upd.items() if k != "b_id"}
-        conn.execute(table.update().where(table.c.id == upd["b_id"]).values(**values))
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for upd in updates:  # one executemany per set of columns (all rows of a table, in practice)
+        by_columns.setdefault(tuple(sorted(upd)), []).append(upd)
+    for columns, group in by_columns.items():
+        stmt = table.update().where(table.c.id == sa.bindparam("b_id")).values(
+            {c: sa.bindparam(c) for c in columns if c != "b_id"})
+        conn.execute(stmt, group)
     for key in gone:
         extra = {"status": Stored.MERGED.value if key in merged else Stored.WITHDRAWN.value} \
             if t.entity == "occurrence" else {}
@@ -203,7 +225,8 @@ def _orphans(conn: Connection, live: set[str]) -> list[str]:
 
 
 def _record(conn: Connection, report: SyncReport, now: datetime, fingerprint: str,
-            valid_until: datetime | None, history: Sequence[Change], items: int) -> None:
+            valid_until: datetime | None, history: Sequence[Change], counted: tuple[int, int]) \
+        -> None:
     key = conn.execute(sync_runs.insert().values(
         finished_at=utc_naive(now), fingerprint=fingerprint, added=report.added,
         changed=report.changed, withdrawn=report.withdrawn,
@@ -211,7 +234,7 @@ def _record(conn: Connection, report: SyncReport, now: datetime, fingerprint: st
     run_id = key[0] if key else None
     lines = report.changes
     if report.baseline:  # one line for everything known, then the rule files' own history
-        calls_n = sum(1 for c in report.changes if c.entity == "call")
+        calls_n, items = counted
         lines = [Change("store", "baseline", "", ChangeKind.BASELINE,
                         new=f"{calls_n} calls and {items} dates as the rule files give them",
                         detected_at=now), *history]
@@ -224,29 +247,69 @@ def _record(conn: Connection, report: SyncReport, now: datetime, fingerprint: st
         } for c in lines])
 
 
+def _chunks(items: Sequence[str]) -> list[Sequence[str]]:
+    return [items[i:i + CHUNK] for i in range(0, len(items), CHUNK)]
+
+
+def _tags(conn: Connection, scope: Sequence[str] | None) -> set[tuple[str, str]]:
+    if scope is None:
+        return {(r.call_id, r.tag) for r in conn.execute(sa.select(call_tags))}
+    return {(r.call_id, r.tag) for part in _chunks(scope)
+            for r in conn.execute(sa.select(call_tags).where(call_tags.c.call_id.in_(part)))}
+
+
+def _put_tags(conn: Connection, scope: Sequence[str] | None, tags: set[tuple[str, str]]) \
+        -> None:
+    if scope is None:
+        conn.execute(call_tags.delete())
+    for part in _chunks(scope or ()):
+        conn.execute(call_tags.delete().where(call_tags.c.call_id.in_(part)))
+    if tags:
+        conn.execute(call_tags.insert(), [{"call_id": c, "tag": t} for c, t in sorted(tags)])
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a sync compares: the calls whose rule files were read (None: every call), and
+    the ids of every call that has a rule file now (read or not)."""
+
+    calls: frozenset[str] | None = None
+    named: frozenset[str] = frozenset()
+
+
+def _valid_until(conn: Connection, rules: Sequence[Rule], now: datetime,
+                 files: FileChanges | None) -> datetime | None:
+    """When the store's view next changes by itself (an announcement day comes)."""
+    if files is not None:
+        apply_file_changes(conn, files)
+        return earliest_valid_until(conn)
+    nexts = [n for r in rules
+             if (n := next_announcement(r, now.astimezone(r.zone).date())) is not None]
+    return utc_naive(min(nexts)) if nexts else None
+
+
 def sync(store: Store, rules: Sequence[Rule], items: Sequence[Occurrence], now: datetime,
-         fingerprint: str, history: Sequence[Change] = (), orphans: Orphans = "keep") \
-        -> SyncReport:
+         fingerprint: str, history: Sequence[Change] = (), orphans: Orphans = "keep",
+         scope: Scope | None = None, files: FileChanges | None = None) -> SyncReport:
     """Apply rules and their occurrences to the store in ONE transaction; write only changes.
 
     `history` is what the rules' amendments did (for the baseline and to date changes);
-    `orphans` says what to do with stored calls that no rule has any more.
+    `orphans` says what to do with stored calls that no rule has any more. With a `scope`,
+    `rules` and `items` are those of the calls in scope.calls only, and only those calls are
+    compared; `files` is what to remember of the rule files read.
     """
     report = SyncReport()
-    named = {r.id for r in rules}  # a call announced later has a rule file, but no row yet
-    rules = [r for r in rules if known_on(r, now.astimezone(r.zone).date())]
-    call_rows = {r.id: call_row(r, now.astimezone(r.zone).date()) for r in rules}
+    named = scope.named if scope is not None else frozenset(r.id for r in rules)
+    live = [r for r in rules if known_on(r, now.astimezone(r.zone).date())]
+    call_rows = {r.id: call_row(r, now.astimezone(r.zone).date()) for r in live}
     occ_rows = {o.id: occurrence_row(o) for o in items}
-    tags = {(r.id, t) for r in rules for t in r.tags}
-    nexts = [n for r in rules
-             if (n := next_announcement(r, now.astimezone(r.zone).date())) is not None]
-    valid_until = utc_naive(min(nexts)) if nexts else None
+    tags = {(r.id, t) for r in live for t in r.tags}
     try:
         with store.write() as conn:
             previous = last_run(conn)
             report.baseline = previous is None and conn.execute(
                 sa.select(sa.func.count()).select_from(calls)).scalar_one() == 0
-            report.orphans = _orphans(conn, named)
+            report.orphans = _orphans(conn, set(named))
             if report.orphans and orphans == "refuse":
                 raise UsageError(
                     f"{len(report.orphans)} call(s) in the store have no rule file any more: "
@@ -254,27 +317,29 @@ def sync(store: Store, rules: Sequence[Rule], items: Sequence[Occurrence], now: 
                     ". If their files were removed on purpose, run 'tracker sync --prune' to "
                     "withdraw them; otherwise check the seeds folders (tracker config).")
             keep = frozenset(report.orphans) if orphans != "prune" else frozenset()
+            compared = None if scope is None or scope.calls is None else \
+                sorted(scope.calls | (set(report.orphans) if orphans == "prune" else set()))
             _apply(conn, _Table(calls, "call", "revision", CALL_FIELDS), call_rows, now, report,
-                   keep)
+                   keep, scope=compared)
             _apply(conn, _Table(occurrences, "occurrence", "sequence", OCC_FIELDS), occ_rows,
-                   now, report, keep, frozenset(call_rows))
+                   now, report, keep, frozenset(call_rows), compared)
             flagged = {r.id for r in conn.execute(sa.select(calls.c.id)
                                                   .where(calls.c.orphaned == sa.true()))}
             if flagged != set(keep):
                 conn.execute(calls.update().values(orphaned=calls.c.id.in_(sorted(keep))))
             _bump_for_call_changes(conn, report, now)
             _explain(report.changes, history)
-            have = {(r.call_id, r.tag) for r in conn.execute(sa.select(call_tags))}
+            have = _tags(conn, compared)
             # a withdrawn or kept call keeps its tags, so its tag feeds stay as they were
             tags |= {(c, t) for c, t in have if c not in call_rows}
             if have != tags:
-                conn.execute(call_tags.delete())
-                if tags:
-                    conn.execute(call_tags.insert(), [{"call_id": c, "tag": t} for c, t in tags])
+                _put_tags(conn, compared, tags)
+            valid_until = _valid_until(conn, rules, now, files)
             if report.total == 0 and have == tags and flagged == set(keep) and \
                     previous == (fingerprint, valid_until):
-                return report  # nothing changed: the transaction commits with no writes
-            _record(conn, report, now, fingerprint, valid_until, history, len(occ_rows))
+                return report  # nothing changed (remembered file stamps may have)
+            _record(conn, report, now, fingerprint, valid_until, history,
+                    (len(call_rows), len(occ_rows)))
             report.wrote = True
     except SQLAlchemyError as exc:
         raise StoreError(f"sync failed, nothing was changed: {exc.__class__.__name__}: "
