@@ -126,6 +126,14 @@ def _alerts(sub: Subscription, ctx: Context, shared: Shared, now: datetime,
     return key, shared.made(key, build), keys
 
 
+def _likeness(sub: Subscription) -> tuple[str, ...]:
+    """Subscribers whose messages may be equal come one after the other: a run keeps only the
+    last few messages it rendered."""
+    return (" ".join(sub.calls), " ".join(sub.tags), " ".join(sub.kinds), sub.timezone,
+            f"{sub.horizon_days:05d}", sub.every.value, sub.at.isoformat(),
+            str(sub.last_revision_id), sub.email)
+
+
 def queue_due(store: db.Store, now: datetime, base_url: str, sender: str,
               dry_run: bool = False, only: str | None = None) -> QueueReport:
     """Queue every digest and alert that is due and not yet queued; one bad one stops no other."""
@@ -158,7 +166,7 @@ def queue_due(store: db.Store, now: datetime, base_url: str, sender: str,
             period, ctx.revision_mark if made.template == "digest" else None, also))
 
     keys = outbox.alert_keys(store)
-    for sub in subscribers.list_subscriptions(store, active_only=True):
+    for sub in sorted(subscribers.list_subscriptions(store, active_only=True), key=_likeness):
         if len(batch) + len(empty) >= BATCH:
             flush()
         if only and sub.email != only:

@@ -3,14 +3,19 @@ message (by what it says, not by who reads it), and each distinct .ics attachmen
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TypeVar
 
 import jinja2
 
 from tracker.mail import compose, mime
 from tracker.models import Occurrence, Revision
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -24,28 +29,40 @@ class Made:
     stamp: mime.Stamp | None = None  # None until the first reader who needs the bytes
 
 
+KEPT = 16  # messages (and attachments) kept: readers are queued alike ones together
+
+
+def _keep(cache: OrderedDict[K, V], key: K, value: V) -> V:
+    """Remember `value`, forgetting the least recently stored beyond KEPT."""
+    cache[key] = value
+    cache.move_to_end(key)
+    while len(cache) > KEPT:
+        cache.popitem(last=False)
+    return value
+
+
 class Shared:
     """Messages and attachments of one run, keyed by everything their bytes depend on."""
 
     def __init__(self, env: jinja2.Environment, sender: str, now: datetime,
                  revisions: dict[str, Revision]) -> None:
         self.env, self.sender, self.now, self.revisions = env, sender, now, revisions
-        self._made: dict[Hashable, Made] = {}
-        self._ics: dict[tuple[str, ...], bytes | None] = {}
+        self._made: OrderedDict[Hashable, Made] = OrderedDict()
+        self._ics: OrderedDict[tuple[str, ...], bytes | None] = OrderedDict()
         self.lines: dict[tuple[str, str], compose.Line] = {}  # (occurrence, zone): its line
 
     def made(self, key: Hashable, build: Callable[[], Made]) -> Made:
         """The message for `key`, composed on first use."""
         found = self._made.get(key)
         if found is None:
-            found = self._made[key] = build()
+            found = _keep(self._made, key, build())
         return found
 
     def attachment(self, listed: Sequence[Occurrence]) -> bytes | None:
         """The listed items as an .ics file, built once per distinct list."""
         key = tuple(o.id for o in listed)
         if key not in self._ics:
-            self._ics[key] = compose.attachment_of(listed, self.now, self.revisions)
+            return _keep(self._ics, key, compose.attachment_of(listed, self.now, self.revisions))
         return self._ics[key]
 
     def payload(self, key: Hashable, made: Made, recipient: str, token: str,
@@ -57,7 +74,7 @@ class Shared:
         if made.stamp is None:
             built = self._build(made, base_url, mime.RECIPIENT_HOLE, mime.TOKEN_HOLE,
                                 mime.MESSAGE_ID_HOLE)
-            made = self._made[key] = replace(made, stamp=mime.stamp(built))
+            made = _keep(self._made, key, replace(made, stamp=mime.stamp(built)))
         assert made.stamp is not None
         return made.stamp.fill(recipient, token, message_id)
 
