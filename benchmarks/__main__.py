@@ -43,8 +43,8 @@ class Plan:
 
 def plan_of(args: argparse.Namespace) -> Plan:
     if args.quick:
-        return Plan(args.scale or 300, (20, 40), (5, 15), 100_000, 520, 1.0, 1, 1)
-    return Plan(args.scale or 20_000, (300, 600), (20, 60), 100_000, 1000, 5.0, 2, 3)
+        return Plan(args.scale or 300, (20, 40), (50, 200), 100_000, 520, 1.0, 1, 1)
+    return Plan(args.scale or 20_000, (300, 600), (1_000, 10_000), 100_000, 1000, 5.0, 2, 3)
 
 
 @contextmanager

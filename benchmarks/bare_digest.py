@@ -1,8 +1,9 @@
 """The digest ceiling: a bare Jinja2 loop over the same data (one process, like the CLI).
 
-python -m benchmarks.bare_digest URL TEMPLATES: reads upcoming occurrences and the active
-subscribers with plain SQL, then per subscriber filters the items (filters, horizon) and renders
-the digest's text and HTML templates. No outbox, no MIME message, no CSS inlining.
+python -m benchmarks.bare_digest URL TEMPLATES [MAX_ITEMS]: reads upcoming occurrences and the
+active subscribers with plain SQL, then per subscriber filters the items (filters, horizon) and
+renders the digest's text and HTML templates, listing at most MAX_ITEMS (0: all) as the tracker
+does. No outbox, no MIME message, no CSS inlining, no attachment, no changes.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def _utc(value: object) -> datetime:
     return moment.replace(tzinfo=UTC)
 
 
-def main(url: str, folder: str) -> None:
+def main(url: str, folder: str, max_items: int = 0) -> None:
     now = datetime.now(UTC)
     engine = sa.create_engine(url)
     with engine.connect() as conn:
@@ -61,6 +62,8 @@ def main(url: str, folder: str) -> None:
                     (want_kinds and o.kind not in want_kinds) or o.status == "passed":
                 continue
             when = o.instant.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+            if max_items and len(lines) >= max_items:
+                break
             lines.append(SimpleNamespace(title=o.title, call_time=when, reader_time=when,
                                          left=f"{(o.instant - now).days} days left",
                                          status=o.status, url=o.url, note=o.note))
@@ -73,4 +76,4 @@ def main(url: str, folder: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 0)

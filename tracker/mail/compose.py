@@ -8,13 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from email.charset import QP, Charset
-from email.header import Header
-from email.mime.multipart import MIMEMultipart
-from email.mime.nonmultipart import MIMENonMultipart
-from email.policy import compat32
-from email.utils import format_datetime, formataddr, parseaddr
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import css_inline
 import jinja2
@@ -22,6 +16,7 @@ import jinja2
 from tracker import changes as history
 from tracker import evidence
 from tracker.calendar import events
+from tracker.mail.mime import message as message  # the confirmation mail builds with it too
 from tracker.models import (
     Change,
     Every,
@@ -34,6 +29,8 @@ from tracker.models import (
 )
 
 LATE_AFTER = timedelta(hours=1)
+MAX_ITEMS = 50  # dates listed in one digest: more is a list nobody reads; the feed has them all
+MAX_CHANGES = 50  # changes listed in one digest; the rest are counted
 
 
 @dataclass(frozen=True)
@@ -147,12 +144,15 @@ class Digest:
     manage_hint: str
     period: Period | None = None
     late_since: datetime | None = None
-    occurrences: list[Occurrence] = field(default_factory=list)
+    occurrences: list[Occurrence] = field(default_factory=list)  # the listed ones
+    more: int = 0  # dates inside the horizon not listed (the nearest MAX_ITEMS are)
+    more_changes: int = 0  # changes not listed (the first MAX_CHANGES are)
 
     @property
     def empty(self) -> bool:
         """Nothing new to say (an item still overdue is no news by itself)."""
-        return not self.changes and all(o.status is Status.OVERDUE for o in self.occurrences)
+        return not self.changes and not self.more and \
+            all(o.status is Status.OVERDUE for o in self.occurrences)
 
 
 def _left(days: int) -> str:
@@ -195,19 +195,44 @@ def subscriber_feed_url(base_url: str, sub: Subscription) -> str:
     return f"{base_url}/feeds/all.ics" + (f"?{urlencode(query)}" if query else "")
 
 
-def compose(sub: Subscription, upcoming: Sequence[Occurrence],
-            changes: Sequence[tuple[Change, Occurrence | None, str]], now: datetime,
-            base_url: str, token: str, period: Period | None = None) -> Digest:
-    """A digest: followed items inside the horizon (nearest first) and the changes given.
-
-    `changes` holds (change, its occurrence or None, a title) already filtered for `sub`.
-    """
+def choose(sub: Subscription, upcoming: Sequence[Occurrence], now: datetime) \
+        -> list[Occurrence]:
+    """The followed items inside the horizon (and overdue ones), nearest first: what a digest
+    lists, found by a scan (a queue run looks them up in its index instead)."""
     horizon = now + timedelta(days=sub.horizon_days)
-    chosen = [o for o in upcoming if sub.follows(o) and ((o.instant <= horizon
-              and o.status is not Status.PASSED) or o.status is Status.OVERDUE)]
-    chosen.sort(key=lambda o: (o.instant, o.id))
+    chosen = [o for o in upcoming if sub.follows(o) and o.status is not Status.PASSED
+              and o.instant <= horizon]
+    return sorted(chosen, key=lambda o: (o.instant, o.id))
+
+
+def readable(chosen: Sequence[Occurrence]) -> list[Occurrence]:
+    """At most MAX_ITEMS of `chosen`: the nearest dates to come first, then the most recently
+    overdue (an item long overdue is no news), in date order."""
+    if len(chosen) <= MAX_ITEMS:
+        return list(chosen)
+    coming = [o for o in chosen if o.status is not Status.OVERDUE][:MAX_ITEMS]
+    room = MAX_ITEMS - len(coming)
+    late = [o for o in chosen if o.status is Status.OVERDUE][-room:] if room else []
+    return sorted(late + coming, key=lambda o: (o.instant, o.id))
+
+
+def compose(sub: Subscription, chosen: Sequence[Occurrence],
+            changes: Sequence[tuple[Change, Occurrence | None, str]], now: datetime,
+            base_url: str, token: str, period: Period | None = None,
+            lines: dict[tuple[str, str], Line] | None = None) -> Digest:
+    """A digest of the items `chosen` for `sub` (nearest first) and the changes given; it
+    lists the first MAX_ITEMS and MAX_CHANGES and counts the rest.
+
+    `changes` holds (change, its occurrence or None, a title) already filtered for `sub`;
+    `lines` keeps each item's line per reader's zone, for a run that composes many digests.
+    """
+    listed = readable(chosen)
+    lines = {} if lines is None else lines
+    for o in listed:
+        if (o.id, sub.timezone) not in lines:
+            lines[o.id, sub.timezone] = line(o, sub, now)
     change_lines = []
-    for c, occ, title in changes:
+    for c, occ, title in changes[:MAX_CHANGES]:
         zone = occ.timezone if occ else sub.timezone
         when = c.known_on.isoformat() if c.known_on else ""
         what = history.describe(c, zone)
@@ -217,9 +242,10 @@ def compose(sub: Subscription, upcoming: Sequence[Occurrence],
     late = None
     if period is not None and now - period.due_at > LATE_AFTER:
         late = period.due_at
-    return Digest(sub, now, [line(o, sub, now) for o in chosen], change_lines,
+    return Digest(sub, now, [lines[o.id, sub.timezone] for o in listed], change_lines,
                   subscriber_feed_url(base_url, sub), f"{base_url}/u/{token}",
-                  "tracker subscribe EMAIL ... changes what you receive", period, late, chosen)
+                  "tracker subscribe EMAIL ... changes what you receive", period, late, listed,
+                  len(chosen) - len(listed), max(0, len(changes) - MAX_CHANGES))
 
 
 def render(env: jinja2.Environment, name: str, digest: Digest, **extra: object) \
@@ -233,66 +259,17 @@ def render(env: jinja2.Environment, name: str, digest: Digest, **extra: object) 
 
 def subject(digest: Digest) -> str:
     """'Grant deadlines, week 48: 3 coming up, 1 change'."""
-    parts = [f"{len(digest.items)} coming up"]
-    if digest.changes:
-        parts.append(f"{len(digest.changes)} change" + ("s" if len(digest.changes) > 1 else ""))
+    parts = [f"{len(digest.items) + digest.more} coming up"]
+    told = len(digest.changes) + digest.more_changes
+    if told:
+        parts.append(f"{told} change" + ("s" if told > 1 else ""))
     label = digest.period.label if digest.period else digest.now.date().isoformat()
     return f"Grant deadlines, {label}: " + ", ".join(parts)
 
 
-def message(sender: str, recipient: str, subject_line: str, text: str, html: str,
-            ics: bytes | None, message_id: str, date_: datetime, unsubscribe_url: str,
-            token: str) -> bytes:
-    """The RFC 5322 message: text + HTML alternatives, an .ics attachment, unsubscribe headers.
-
-    Built with the classic MIME classes: the modern header registry parses every header it is
-    given and made this the slowest step of a digest run (about 12 ms a message)."""
-    alternative = MIMEMultipart("alternative")
-    alternative.attach(_text_part(text, "plain"))
-    alternative.attach(_text_part(html, "html"))
-    msg = alternative
-    if ics is not None:
-        msg = MIMEMultipart("mixed")
-        msg.attach(alternative)
-        calendar_part = _text_part(ics.decode("utf-8"), "calendar")
-        calendar_part.set_param("method", "PUBLISH")
-        calendar_part.add_header("Content-Disposition", "attachment", filename="deadlines.ics")
-        msg.attach(calendar_part)
-    msg["From"] = _address(sender)
-    msg["To"] = _address(recipient)
-    msg["Subject"] = _header(" ".join(subject_line.split()), "Subject")  # type: ignore[assignment]
-    msg["Date"] = format_datetime(date_)
-    msg["Message-ID"] = message_id
-    mailto = f"mailto:{parseaddr(sender)[1]}?subject={quote('unsubscribe ' + token)}"
-    msg["List-Unsubscribe"] = f"<{unsubscribe_url}>, <{mailto}>"
-    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    msg["Auto-Submitted"] = "auto-generated"
-    msg["MIME-Version"] = "1.0"
-    return msg.as_bytes(policy=_WIRE)  # CRLF line ends: smtplib sends bytes as they are
-
-
-_WIRE = compat32.clone(linesep="\r\n")
-_UTF8 = Charset("utf-8")
-_UTF8.body_encoding = QP
-
-
-def _text_part(body: str, subtype: str) -> MIMENonMultipart:
-    part = MIMENonMultipart("text", subtype)
-    part.set_payload(body, _UTF8)  # quoted-printable: readable, 7-bit safe
-    return part
-
-
-def _header(value: str, name: str) -> str | Header:
-    return value if value.isascii() else Header(value, "utf-8", header_name=name)
-
-
-def _address(value: str) -> str:
-    name, address = parseaddr(value)
-    return formataddr((name, address), charset="utf-8") if name else address
-
-
-def attachment(digest: Digest, revisions: Mapping[str, Revision]) -> bytes | None:
+def attachment_of(listed: Sequence[Occurrence], now: datetime,
+                  revisions: Mapping[str, Revision]) -> bytes | None:
     """The listed items as an .ics file (None when nothing is listed)."""
-    if not digest.occurrences:
+    if not listed:
         return None
-    return events.calendar(digest.occurrences, "Grant deadlines", digest.now, revisions)
+    return events.calendar(listed, "Grant deadlines", now, revisions)

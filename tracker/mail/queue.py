@@ -1,27 +1,30 @@
 """Queueing what is due (digests, alerts), previewing exactly what would be sent, and sending.
 
-A digest tells the changes recorded since the previous one (counted by revision id, so a sync
-that lands while a digest is prepared is told next time, never skipped) and, once, each
-expected item that became overdue since then.
+One run loads the occurrences once, indexes them (tracker.mail.index), reads each stretch of
+history once (tracker.mail.news), renders each distinct message once and stamps it for each
+reader (tracker.mail.shared, tracker.mail.mime), and queues a hundred messages per
+transaction.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.utils import make_msgid, parseaddr
 
 import jinja2
 
-from tracker import changes as history
 from tracker import store as db
 from tracker.mail import compose as digest
 from tracker.mail import delivery
+from tracker.mail.index import Selections
+from tracker.mail.news import Book, News, became_overdue
+from tracker.mail.shared import Made, Shared
 from tracker.mail.transport import Transport
-from tracker.models import Change, ChangeKind, Occurrence, Revision, Status, Subscription
+from tracker.models import Occurrence, Revision, Status, Subscription
 from tracker.resources import templates
 from tracker.store import claims, outbox, subscribers
 
@@ -52,6 +55,8 @@ class Context:
     base_url: str
     sender: str
     env: jinja2.Environment
+    selections: Selections
+    news: News
     revision_mark: int = 0  # read first: every change up to it is in the data above
 
 
@@ -64,64 +69,10 @@ def context(store: db.Store, now: datetime, base_url: str, sender: str,
         upcoming = [o for o in everything if o.status is Status.OVERDUE
                     or (o.status is not Status.CANCELLED and o.instant >= now - timedelta(days=1))
                     or (o.status is Status.CANCELLED and o.instant >= now)]
-    return Context(upcoming, {o.id: o for o in everything}, db.load_calls(store),
-                   db.revision_map(store), base_url, sender, templates(), mark)
-
-
-def _recorded(sub: Subscription, store: db.Store, mark: int) -> list[Change]:
-    """Changes recorded after this subscriber's last digest (or subscription), up to `mark`."""
-    if sub.last_revision_id is not None:
-        return db.changes_since(store, None, after_id=sub.last_revision_id, upto_id=mark)
-    if sub.last_digest_at is not None:  # a digest queued before revision marks existed
-        return db.changes_since(store, sub.last_digest_at, strictly_after=True, upto_id=mark)
-    return db.changes_since(store, sub.created_at, upto_id=mark)
-
-
-def followed(sub: Subscription, raw: list[Change], ctx: Context) \
-        -> list[tuple[Change, Occurrence | None, str]]:
-    """The changes a subscriber follows, one line each, with their item and a title."""
-    new_calls = {(c.call_id, c.detected_at) for c in raw if c.entity == "call"
-                 and c.change is ChangeKind.ADDED}
-    out: list[tuple[Change, Occurrence | None, str]] = []
-    for c in history.collapse(raw):
-        if c.change is ChangeKind.BASELINE:
-            continue
-        if c.entity == "occurrence":
-            occ = ctx.everything.get(c.entity_id)
-            if occ is None or not sub.follows(occ):
-                continue
-            if c.change is ChangeKind.ADDED and (c.call_id, c.detected_at) in new_calls:
-                continue  # the new call's own line says it
-            out.append((c, occ, occ.title))
-        else:
-            call = ctx.calls.get(c.call_id)
-            if call is None or not sub.filter.matches_call(call.id, call.tags):
-                continue
-            out.append((c, None, call.title))
-    return out
-
-
-def became_overdue(sub: Subscription, ctx: Context, since: datetime | None, now: datetime) \
-        -> list[tuple[Change, Occurrence | None, str]]:
-    """Followed items that turned overdue after `since`: told once, in the next digest."""
-    out: list[tuple[Change, Occurrence | None, str]] = []
-    for o in ctx.upcoming:
-        if o.status is not Status.OVERDUE or not sub.follows(o):
-            continue
-        turned = datetime.combine(o.last_day + timedelta(days=1), datetime.min.time(),
-                                  o.instant.tzinfo)
-        if (since is None or turned > since) and turned <= now:
-            c = Change("occurrence", o.id, o.call_id, ChangeKind.CHANGED, "status",
-                       o.standing.value, "overdue", turned, announced=turned.date())
-            out.append((c, o, o.title))
-    return out
-
-
-def _changes_for(sub: Subscription, store: db.Store, ctx: Context, now: datetime) \
-        -> list[tuple[Change, Occurrence | None, str]]:
-    since = sub.last_digest_at or sub.created_at
-    return followed(sub, _recorded(sub, store, ctx.revision_mark), ctx) + \
-        became_overdue(sub, ctx, since, now)
+    by_id = {o.id: o for o in everything}
+    calls = db.load_calls(store)
+    return Context(upcoming, by_id, calls, db.revision_map(store), base_url, sender,
+                   templates(), Selections(upcoming), News(store, mark, by_id, calls), mark)
 
 
 def _msgid(sender: str) -> str:
@@ -129,34 +80,58 @@ def _msgid(sender: str) -> str:
     return make_msgid(domain=domain)
 
 
-def render_digest(sub: Subscription, store: db.Store, ctx: Context, now: datetime,
-                  period: digest.Period | None, token: str,
-                  message_id: str) -> tuple[digest.Digest, str, bytes]:
-    """The digest of one subscriber: content, subject and the full message bytes."""
-    d = digest.compose(sub, ctx.upcoming, _changes_for(sub, store, ctx, now), now,
-                       ctx.base_url, token, period)
-    text, html = digest.render(ctx.env, "digest", d)
-    subject = digest.subject(d)
-    payload = digest.message(ctx.sender, sub.email, subject, text, html,
-                             digest.attachment(d, ctx.revisions), message_id, now,
-                             d.unsubscribe_url, token)
-    return d, subject, payload
+def _digest(sub: Subscription, ctx: Context, shared: Shared, now: datetime,
+            period: digest.Period) -> tuple[Hashable, Made]:
+    """This subscriber's digest, shared with every subscriber whose digest says the same."""
+    sel = ctx.selections.of(sub.filter)
+    overdue = became_overdue(sel, sub.last_digest_at or sub.created_at, now)
+    key = ("digest", sub.filter, sub.horizon_days, sub.timezone, period,
+           ctx.news.start(sub), tuple(c.entity_id for c, _, _ in overdue))
+
+    def build() -> Made:
+        d = digest.compose(sub, ctx.selections.chosen(sub.filter, now, sub.horizon_days),
+                           ctx.news.told(sub) + overdue, now, ctx.base_url, "", period,
+                           shared.lines)
+        return Made(d, digest.subject(d), "digest", ())
+    return key, shared.made(key, build)
 
 
-def render_alert(sub: Subscription, ctx: Context, o: Occurrence, lead: int, now: datetime,
-                 token: str, message_id: str) -> tuple[str, bytes]:
-    """A short alert for one cut-off."""
-    d = digest.compose(sub, [o], [], now, ctx.base_url, token)
-    if not d.items:  # outside the horizon: an alert still names its cut-off
-        d = digest.Digest(sub, now, [digest.line(o, sub, now)], [], d.feed_url,
-                          d.unsubscribe_url, d.manage_hint, occurrences=[o])
-    text, html = digest.render(ctx.env, "alert", d, lead=lead)
-    item = d.items[0]
-    subject = f"{item.left.capitalize()}: {o.title} ({item.call_time})"
-    payload = digest.message(ctx.sender, sub.email, subject, text, html,
-                             digest.attachment(d, ctx.revisions), message_id, now,
-                             d.unsubscribe_url, token)
-    return subject, payload
+def _alerts(sub: Subscription, ctx: Context, shared: Shared, now: datetime,
+            queued: set[str]) -> tuple[Hashable, Made, list[str]] | None:
+    """The alert due for this subscriber now, if any: several cut-offs due at once are told
+    in one message (a mail per cut-off would bury the reader). Returns its key, the message
+    and the alert keys it tells."""
+    if not sub.alerts:
+        return None
+    sel = ctx.selections.of(sub.filter)
+    soon = sel.cutoffs_before(now + timedelta(days=max(sub.alerts) + 2))
+    due = [(o, found) for o in soon
+           if (found := digest.due_alert(sub, o, now, queued)) is not None]
+    if not due:
+        return None
+    keys = [k for _, (_, k) in due]
+    key = ("alert", sub.filter, sub.timezone, tuple(keys))
+
+    def build() -> Made:
+        o, (lead, _) = due[0]
+        d = digest.compose(sub, [o for o, _ in due], [], now, ctx.base_url, "",
+                           lines=shared.lines)
+        if len(due) == 1:
+            i = d.items[0]
+            subject = f"{i.left.capitalize()}: {o.title} ({i.call_time})"
+        else:
+            subject = f"{len(due)} cut-offs coming up, the first {d.items[0].left}: {o.title}"
+        leads = " and ".join(str(a) for a in sorted(sub.alerts, reverse=True))
+        return Made(d, subject, "alert", (("lead", lead), ("leads", leads)))
+    return key, shared.made(key, build), keys
+
+
+def _likeness(sub: Subscription) -> tuple[str, ...]:
+    """Subscribers whose messages may be equal come one after the other: a run keeps only the
+    last few messages it rendered."""
+    return (" ".join(sub.calls), " ".join(sub.tags), " ".join(sub.kinds), sub.timezone,
+            f"{sub.horizon_days:05d}", sub.every.value, sub.at.isoformat(),
+            str(sub.last_revision_id), sub.email)
 
 
 def queue_due(store: db.Store, now: datetime, base_url: str, sender: str,
@@ -164,7 +139,9 @@ def queue_due(store: db.Store, now: datetime, base_url: str, sender: str,
     """Queue every digest and alert that is due and not yet queued; one bad one stops no other."""
     report = QueueReport()
     ctx = context(store, now, base_url, sender)
+    shared = Shared(ctx.env, sender, now, ctx.revisions)
     batch: list[outbox.Queued] = []
+    empty: list[tuple[int, str]] = []
 
     def flush() -> None:
         for item, ok in zip(batch, outbox.enqueue_many(store, batch, now), strict=True):
@@ -172,11 +149,25 @@ def queue_due(store: db.Store, now: datetime, base_url: str, sender: str,
                 report.digests += 1
             elif ok:
                 report.alerts += 1
+        outbox.mark_periods(store, empty)
         batch.clear()
+        empty.clear()
+
+    def add(sub: Subscription, shared_key: Hashable, made: Made, key: str, due_at: datetime,
+            period: str = "", also: tuple[str, ...] = ()) -> None:
+        assert sub.id is not None
+        if dry_run:
+            report.planned.append(f"{sub.email}: {made.subject}")
+            return
+        token, msgid = subscribers.new_token(), _msgid(ctx.sender)
+        payload = shared.payload(shared_key, made, sub.email, token, msgid, ctx.base_url)
+        batch.append(outbox.Queued(
+            sub.id, key, made.template, sub.email, made.subject, msgid, payload, due_at, token,
+            period, ctx.revision_mark if made.template == "digest" else None, also))
 
     keys = outbox.alert_keys(store)
-    for sub in subscribers.list_subscriptions(store, active_only=True):
-        if len(batch) >= BATCH:
+    for sub in sorted(subscribers.list_subscriptions(store, active_only=True), key=_likeness):
+        if len(batch) + len(empty) >= BATCH:
             flush()
         if only and sub.email != only:
             continue
@@ -184,34 +175,19 @@ def queue_due(store: db.Store, now: datetime, base_url: str, sender: str,
         try:
             period = digest.due_period(sub, now)
             if digest.period_is_new(sub, period):
-                token, msgid = subscribers.new_token(), _msgid(ctx.sender)
-                d, subject, payload = render_digest(sub, store, ctx, now, period, token, msgid)
-                if d.empty and not sub.send_empty:
+                key, made = _digest(sub, ctx, shared, now, period)
+                if made.digest.empty and not sub.send_empty:
                     report.skipped_empty += 1
                     if not dry_run:
-                        outbox.mark_period(store, sub.id, period.key)
-                elif dry_run:
-                    report.planned.append(f"{sub.email}: {subject}")
+                        empty.append((sub.id, period.key))
                 else:
-                    batch.append(outbox.Queued(
-                        sub.id, f"digest:{period.key}", "digest", sub.email, subject,
-                        msgid, payload, period.due_at, token, period.key, ctx.revision_mark))
-            queued = keys.get(sub.id, set())
-            for o in ctx.upcoming:
-                if not sub.alerts or not sub.follows(o):
-                    continue
-                due = digest.due_alert(sub, o, now, queued)
-                if due is None:
-                    continue
-                lead, key = due
-                token, msgid = subscribers.new_token(), _msgid(ctx.sender)
-                subject, payload = render_alert(sub, ctx, o, lead, now, token, msgid)
-                if dry_run:
-                    report.planned.append(f"{sub.email}: {subject}")
-                else:
-                    batch.append(outbox.Queued(sub.id, key, "alert", sub.email, subject,
-                                               msgid, payload, now, token))
-                    queued.add(key)
+                    add(sub, key, made, f"digest:{period.key}", period.due_at, period.key)
+            queued = keys.setdefault(sub.id, set())
+            alert = _alerts(sub, ctx, shared, now, queued)
+            if alert is not None:
+                key, made, told = alert
+                add(sub, key, made, told[0], now, also=tuple(told[1:]))
+                queued.update(told)
         except Exception as exc:  # a template or data error for one subscriber
             log.exception("could not prepare mail for %s", sub.email)
             report.errors.append(f"{sub.email}: {exc.__class__.__name__}: {exc}")
@@ -243,7 +219,8 @@ def preview(store: db.Store, sub: Subscription, at: datetime, base_url: str, sen
         digest.period_is_new(sub, period)
     if current:
         ctx = context(store, moment, base_url, sender)
-        lines = _changes_for(sub, store, ctx, moment)
+        lines = ctx.news.told(sub) + became_overdue(ctx.selections.of(sub.filter),
+                                                    sub.last_digest_at or sub.created_at, moment)
     else:
         day = moment.astimezone(sub.zone).date()
         upcoming = as_known(day) if as_known else None
@@ -251,8 +228,10 @@ def preview(store: db.Store, sub: Subscription, at: datetime, base_url: str, sen
         before = digest.previous_period(sub, period)
         told = [c for c in db.history(store, before.due_at.date())
                 if c.known_on is not None and before.due_at.date() < c.known_on <= day]
-        lines = followed(sub, told, ctx) + became_overdue(sub, ctx, before.due_at, moment)
-    d = digest.compose(sub, ctx.upcoming, lines, moment, base_url, PREVIEW_TOKEN, period)
+        lines = Book(told, ctx.everything, ctx.calls).followed(sub.filter) + \
+            became_overdue(ctx.selections.of(sub.filter), before.due_at, moment)
+    chosen = ctx.selections.chosen(sub.filter, moment, sub.horizon_days)
+    d = digest.compose(sub, chosen, lines, moment, base_url, PREVIEW_TOKEN, period)
     text, html = digest.render(ctx.env, "digest", d)
     return Preview(digest.subject(d), text, html, period)
 

@@ -20,6 +20,7 @@ from tracker.store.schema import (
     from_utc_naive,
     outbox,
     subscribers,
+    told_alerts,
     unsubscribe_tokens,
     utc_naive,
 )
@@ -48,6 +49,7 @@ class Queued:
     token: str
     period: str = ""  # for a digest: the subscriber's new last_period
     revision_mark: int | None = None  # for a digest: the newest change it could tell
+    also: tuple[str, ...] = ()  # for alerts told together: the keys of the others
 
 
 def enqueue(store: Store, item: Queued, now: datetime) -> bool:
@@ -59,38 +61,57 @@ def enqueue(store: Store, item: Queued, now: datetime) -> bool:
 
 
 def enqueue_many(store: Store, items: Sequence[Queued], now: datetime) -> list[bool]:
-    """Queue many messages in one transaction, each in a savepoint of its own: each row, its
-    token and its digest bookkeeping go in together or not at all, and a message already
-    queued (the unique (subscriber, key) constraint) is skipped: False at its place."""
-    stamp = utc_naive(now)
+    """Queue many messages in one transaction: each row, its token and its bookkeeping go in
+    together or not at all. When one of them was already queued (the unique (subscriber, key)
+    constraint: another run got there first), the batch is queued again one savepoint per
+    message, and those already queued are skipped: False at their place."""
+    if not items:
+        return []
+    try:
+        with store.write() as conn:
+            _insert(conn, items, utc_naive(now))
+        return [True] * len(items)
+    except IntegrityError:
+        pass
     done: list[bool] = []
     with store.write() as conn:
         for item in items:
             try:
                 with conn.begin_nested():
-                    conn.execute(outbox.insert().values(
-                        subscriber_id=item.subscriber_id, key=item.key, kind=item.kind,
-                        state=PENDING, attempts=0, next_attempt_at=stamp, last_error="",
-                        message_id=item.message_id, recipient=item.recipient,
-                        subject=item.subject, payload=item.payload,
-                        due_at=utc_naive(item.due_at), created_at=stamp))
-                    conn.execute(unsubscribe_tokens.insert().values(
-                        token_hash=token_hash(item.token), subscriber_id=item.subscriber_id,
-                        created_at=stamp))
-                    if item.kind == "digest":
-                        conn.execute(subscribers.update()
-                                     .where(subscribers.c.id == item.subscriber_id)
-                                     .values(last_digest_at=stamp, last_period=item.period,
-                                             last_revision_id=item.revision_mark))
+                    _insert(conn, [item], utc_naive(now))
                 done.append(True)
             except IntegrityError:
                 done.append(False)
     return done
 
 
+def _insert(conn: sa.Connection, items: Sequence[Queued], stamp: datetime) -> None:
+    """The rows of `items`, a statement per table (executemany)."""
+    conn.execute(outbox.insert(), [{
+        "subscriber_id": i.subscriber_id, "key": i.key, "kind": i.kind, "state": PENDING,
+        "attempts": 0, "next_attempt_at": stamp, "last_error": "", "message_id": i.message_id,
+        "recipient": i.recipient, "subject": i.subject, "payload": i.payload,
+        "due_at": utc_naive(i.due_at), "created_at": stamp} for i in items])
+    conn.execute(unsubscribe_tokens.insert(), [
+        {"token_hash": token_hash(i.token), "subscriber_id": i.subscriber_id,
+         "created_at": stamp} for i in items])
+    told = [{"subscriber_id": i.subscriber_id, "key": k, "created_at": stamp}
+            for i in items for k in i.also]
+    if told:
+        conn.execute(told_alerts.insert(), told)
+    digests = [{"who": i.subscriber_id, "period": i.period, "mark": i.revision_mark}
+               for i in items if i.kind == "digest"]
+    if digests:
+        conn.execute(subscribers.update().where(subscribers.c.id == sa.bindparam("who"))
+                     .values(last_digest_at=stamp, last_period=sa.bindparam("period"),
+                             last_revision_id=sa.bindparam("mark")), digests)
+
+
 def alert_keys(store: Store) -> dict[int, set[str]]:
     """Every subscriber's queued alert keys, read once for a whole queue run."""
-    q = sa.select(outbox.c.subscriber_id, outbox.c.key).where(outbox.c.key.startswith("alert:"))
+    q = sa.union_all(
+        sa.select(outbox.c.subscriber_id, outbox.c.key).where(outbox.c.key.startswith("alert:")),
+        sa.select(told_alerts.c.subscriber_id, told_alerts.c.key))
     out: dict[int, set[str]] = {}
     with store.read() as conn:
         for r in conn.execute(q):
@@ -129,11 +150,15 @@ def as_row(r: sa.Row[tuple[object, ...]]) -> OutboxRow:
                      _aware(m["sent_at"]))
 
 
-def mark_period(store: Store, subscriber_id: int, key: str) -> None:
-    """A period with nothing to say: done, with no mail; its changes wait for the next one."""
+def mark_periods(store: Store, periods: Sequence[tuple[int, str]]) -> None:
+    """Periods with nothing to say, (subscriber id, period key): done, with no mail; their
+    changes wait for the next one."""
+    if not periods:
+        return
     with store.write() as conn:
-        conn.execute(subscribers.update().where(subscribers.c.id == subscriber_id)
-                     .values(last_period=key))
+        conn.execute(subscribers.update().where(subscribers.c.id == sa.bindparam("who"))
+                     .values(last_period=sa.bindparam("period")),
+                     [{"who": who, "period": key} for who, key in periods])
 
 
 def drop_unsubscribed(store: Store) -> int:

@@ -163,6 +163,13 @@ outbox = sa.Table(
     sa.Index("ix_outbox_state_next", "state", "next_attempt_at"),
 )
 
+told_alerts = sa.Table(  # alert keys told in a message that told several (its own key: outbox)
+    "told_alerts", metadata,
+    sa.Column("subscriber_id", sa.Integer, sa.ForeignKey("subscribers.id"), primary_key=True),
+    sa.Column("key", sa.String(400), primary_key=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
 runtime_state = sa.Table(
     "runtime_state", metadata,
     sa.Column("key", sa.String(100), primary_key=True),
