@@ -1,8 +1,8 @@
 """Alerts told together: when several cut-offs of one subscriber are due at once they go in
 one message, and the keys of all but the first (the outbox row's own key) are kept here.
 
-Revision ID: 0011
-Revises: 0008 (on merge: the newest migration before this one)
+Revision ID: 0010
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
