@@ -22,7 +22,7 @@ from pathlib import Path
 from tracker import store as db
 from tracker.errors import RuleError
 from tracker.models import Rule
-from tracker.rules.expand import expand_all
+from tracker.rules.expand import expand
 from tracker.rules.files import (
     Listed,
     Read,
@@ -168,7 +168,8 @@ def sync(store: db.Store, paths: Sequence[Path], now: datetime,
     # so it is an orphan, kept as it is or (pruning) compared by the store's sync
     compared = None if p.everything else frozenset(r.id for r in rules)
     history = [c for r in rules for c in rule_history(r, now, now.astimezone(r.zone).date())]
-    return db.sync(store, rules, expand_all(rules, now), now, combined(digests.items()),
+    items = [o for r in rules for o in expand(r, now)]  # the store needs no order
+    return db.sync(store, rules, items, now, combined(digests.items()),
                    history, orphans, Scope(compared, named),
                    FileChanges(put, p.gone, everything=p.everything,
                                listing=mark if _settled(put) else ""))
