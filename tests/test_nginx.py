@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 
 from tests.feedkit import AIF, BASE_URL, T1, T2, LiveServer, Reply, build, synced
+from tests.nginxkit import nginx_binary, nginx_config
 from tests.pg import free_port
-from tests.servekit import as_built, fetch, nginx_binary, nginx_config
+from tests.servekit import as_built, fetch
 from tracker.web.app import make_app
 from tracker.web.feedfiles import FeedFolder
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -268,4 +269,28 @@ def test_large_feed_is_streamed_whole_and_head_sends_no_body(tmp_path: Path) -> 
         again = fetch(server.port, "/feeds/all.ics", headers={"If-None-Match": r.headers["etag"]})
         assert again.status == 304 and again.body == b""
         assert fetch(server.port, "/feeds/milestones.ics").status == 404  # not built here
+    store.close()
+
+
+def test_a_feed_replaced_by_another_process_is_served_whole(tmp_path: Path) -> None:
+    """`tracker run --serve`: the scheduler rebuilds the folder; the server never mixes the
+    headers of one build with the bytes of another."""
+    folder = tmp_path / "calendars"
+    (folder / "calls").mkdir(parents=True)
+    small, big = folder / "calls" / "x.ics", folder / "all.ics"
+    store = synced(tmp_path)
+    fresh = FeedFolder(folder, recheck=0.0)  # looks at the files on every request
+    kept = FeedFolder(folder, recheck=3600.0)  # keeps what it saw, except a streamed body
+    for n, text in enumerate((b"FIRST", b"SECOND")):
+        small.write_bytes(text * 100)
+        big.write_bytes(text * 1_000_000)
+        for p in (small, big):
+            os.utime(p, (1_700_000_000 + n, 1_700_000_000 + n))
+        with LiveServer(make_app(store, BASE_URL, folder=fresh)) as a, \
+                LiveServer(make_app(store, BASE_URL, folder=kept)) as b:
+            r = fetch(a.port, "/feeds/calls/x.ics")
+            assert r.body == small.read_bytes() and r.headers["etag"] == nginx_etag(small)
+            for port in (a.port, b.port):
+                r = fetch(port, "/feeds/all.ics")
+                assert r.body == big.read_bytes() and r.headers["etag"] == nginx_etag(big)
     store.close()

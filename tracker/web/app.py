@@ -171,7 +171,7 @@ def make_app(store: db.Store, base_url: str = "",
             if request.scope["query_string"]:
                 return await run_in_threadpool(filtered, request, path)
             await folder.ready()
-            found = feedfiles.answer(request.scope, folder.path(path))
+            found = folder.answer(request.scope, path)
             if found is not None:
                 return found
         return _missing(request, path)

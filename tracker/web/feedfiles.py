@@ -1,11 +1,13 @@
 """Feeds served like a static server: from the files `feeds build` writes, with nginx's headers.
 
 Each feed is a file X.ics; its mtime is the feed's Last-Modified, and X.ics.gz (same mtime) is
-its gzip copy. A request costs an open and an fstat: the ETag is nginx's `"<mtime hex>-<size
-hex>"` and Last-Modified the mtime, so `tracker serve` and an nginx serving the same folder
-(docs/nginx.conf) answer alike; a 304 reads no body; a large body is streamed in chunks; the
-.gz copy is sent with Content-Encoding: gzip to clients that accept it (Vary: Accept-Encoding
-whenever a copy exists). A folder without .gz copies is served plain.
+its gzip copy. The ETag is nginx's `"<mtime hex>-<size hex>"`, so `tracker serve` and an nginx
+serving the same folder (contrib/nginx/tracker.conf) answer alike. The .gz copy is sent with
+Content-Encoding: gzip to clients that accept gzip (Vary: Accept-Encoding whenever a copy
+exists); a folder without copies is served plain. Like nginx's open_file_cache, what a stat told
+(validators, headers) and small bodies are kept for `recheck` seconds, so a request costs no
+system call, a 304 never reads a body, and a body is read again only when its file changed;
+large bodies are streamed from the file in chunks.
 """
 
 from __future__ import annotations
@@ -32,8 +34,10 @@ log = logging.getLogger(__name__)
 
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
 CACHE_CONTROL = "public, max-age=900"
-SMALL = 256 * 1024  # bodies up to this size are read whole; larger ones are streamed
+SMALL = 256 * 1024  # bodies up to this size are kept in memory; larger ones are streamed
 CHUNK = 256 * 1024
+KEPT_BYTES = 64 * 1024 * 1024  # at most this much of small bodies is kept
+Headers = list[tuple[bytes, bytes]]
 _TYPE = (b"content-type", CALENDAR_TYPE.encode())
 _CACHE = (b"cache-control", CACHE_CONTROL.encode())
 _VARY = (b"vary", b"Accept-Encoding")
@@ -73,24 +77,23 @@ def accepts_gzip(value: str) -> bool:
 
 
 class FileAnswer(Response):
-    """A feed file's answer: headers from its fstat, then its bytes (none for HEAD or 304) read
-    from the file already open, so a rebuild renaming a new file in place cannot mix two."""
+    """A feed's answer: headers, then its bytes, whole or streamed from an open file (read as
+    the client takes them; a rebuild renaming a new file in place cannot mix two)."""
 
-    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], fd: int, size: int,
-                 body: bytes | None) -> None:
+    def __init__(self, status: int, headers: Headers, body: bytes = b"", fd: int = -1,
+                 size: int = 0) -> None:
         self.status_code = status
         self.raw_headers = headers
         self.background = None
-        self.fd, self.size, self.body = fd, size, body or b""
-        self.stream = body is None
+        self.body, self.fd, self.size = body, fd, size
 
     async def __call__(self, scope: Scope, receive: Receive,  # noqa: ARG002
                        send: Send) -> None:
-        """Start, then the body: whole, or in chunks read as the client takes them."""
+        """Start, then the body."""
         try:
             await send({"type": "http.response.start", "status": self.status_code,
                         "headers": self.raw_headers})
-            if not self.stream:
+            if self.fd < 0:
                 await send({"type": "http.response.body", "body": self.body})
                 return
             left = self.size
@@ -105,17 +108,52 @@ class FileAnswer(Response):
                 os.close(self.fd)
 
 
-def _request_headers(scope: Scope) -> tuple[str | None, str | None, str]:
-    match = since = None
-    encoding = ""
-    for name, value in scope["headers"]:
-        if name == b"if-none-match":
-            match = value.decode("latin-1")
-        elif name == b"if-modified-since":
-            since = value.decode("latin-1")
-        elif name == b"accept-encoding":
-            encoding = value.decode("latin-1")
-    return match, since, encoding
+def _key(st: os.stat_result) -> tuple[int, int, int]:
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One representation of a feed (plain, or its gzip copy) as a stat of its file found it."""
+
+    path: str
+    key: tuple[int, int, int]
+    etag: str
+    mtime: float
+    validators: Headers  # what a 304 carries
+    headers: Headers  # what a 200 carries
+    body: bytes | None  # None: larger than SMALL, streamed from the file
+
+    @classmethod
+    def of(cls, path: str, fd: int, st: os.stat_result, vary: bool, zipped: bool,
+           old: Variant | None) -> Variant:
+        """From an open file; the body is read only when the file is not the one `old` read."""
+        etag = etag_of(st)
+        validators = [_CACHE, *([_VARY] if vary else []), (b"etag", etag.encode()),
+                      (b"last-modified", formatdate(int(st.st_mtime), usegmt=True).encode())]
+        body = None
+        if st.st_size <= SMALL:
+            same = old is not None and old.key == _key(st) and old.body is not None
+            body = old.body if same and old is not None else os.read(fd, st.st_size)
+        length = st.st_size if body is None else len(body)
+        headers = [*validators, _TYPE, *([_GZIP] if zipped else []),
+                   (b"content-length", str(length).encode())]
+        return cls(path, _key(st), etag, st.st_mtime, validators, headers, body)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A feed as last looked at: plain, and the gzip copy when it belongs to the same build."""
+
+    plain: Variant
+    zipped: Variant | None
+    until: float  # look at the files again from this moment (monotonic)
+    generation: int
+
+    @property
+    def size(self) -> int:
+        """Bytes of bodies kept."""
+        return sum(len(v.body or b"") for v in (self.plain, self.zipped) if v is not None)
 
 
 def _open(path: str) -> tuple[int, os.stat_result] | None:
@@ -131,39 +169,35 @@ def _open(path: str) -> tuple[int, os.stat_result] | None:
     return fd, st
 
 
-def answer(scope: Scope, path: str) -> FileAnswer | None:
-    """GET or HEAD of the feed file at `path` (already checked to be a feed path); None when
-    there is no such file. A 304 carries the validators and caching headers only (as nginx)."""
+def load(path: str, old: Entry | None, until: float, generation: int) -> Entry | None:
+    """Look at a feed's file and its .gz copy (a copy with another mtime is left from another
+    build: not sent, but its presence still varies the answer, as with nginx's gzip_static)."""
     found = _open(path)
     if found is None:
         return None
-    fd, st = found
     copy = _open(path + ".gz")
-    match, since, encoding = _request_headers(scope)
-    headers = [_CACHE]
-    body = [_TYPE]
-    if copy is not None:
-        headers.append(_VARY)
-        if copy[1].st_mtime == st.st_mtime and accepts_gzip(encoding):
-            os.close(fd)
-            fd, st = copy
-            body.append(_GZIP)
-        else:  # not wanted, or left from an older build (another mtime): plain
-            os.close(copy[0])
-    etag = etag_of(st)
-    headers += [(b"etag", etag.encode()),
-                (b"last-modified", formatdate(int(st.st_mtime), usegmt=True).encode())]
-    if not_modified(match, since, etag, st.st_mtime):
-        os.close(fd)
-        return FileAnswer(304, headers, -1, 0, b"")
-    headers += [*body, (b"content-length", str(st.st_size).encode())]
-    if st.st_size > SMALL and scope["method"] != "HEAD":
-        return FileAnswer(200, headers, fd, st.st_size, None)
     try:
-        data = b"" if scope["method"] == "HEAD" else os.read(fd, st.st_size)
+        plain = Variant.of(path, *found, copy is not None, False, old.plain if old else None)
+        zipped = None
+        if copy is not None and copy[1].st_mtime == found[1].st_mtime:
+            zipped = Variant.of(path + ".gz", *copy, True, True, old.zipped if old else None)
     finally:
-        os.close(fd)
-    return FileAnswer(200, headers, -1, 0, data)
+        for fd, _ in (found, copy) if copy is not None else (found,):
+            os.close(fd)
+    return Entry(plain, zipped, until, generation)
+
+
+def _request_headers(scope: Scope) -> tuple[str | None, str | None, str]:
+    match = since = None
+    encoding = ""
+    for name, value in scope["headers"]:
+        if name == b"if-none-match":
+            match = value.decode("latin-1")
+        elif name == b"if-modified-since":
+            since = value.decode("latin-1")
+        elif name == b"accept-encoding":
+            encoding = value.decode("latin-1")
+    return match, since, encoding
 
 
 @dataclass
@@ -171,7 +205,8 @@ class FeedFolder:
     """The folder of built feeds a server answers from. With a `store`, the server keeps it
     current: it rebuilds the feeds (`feeds.build`) when the store's state moved, looked at most
     every `recheck` seconds, away from the event loop, while the files already there are
-    served. Without one, another process (the scheduler of `tracker run`) keeps it current."""
+    served. Without one, another process (the scheduler of `tracker run`) keeps it current and
+    a rebuilt file is served within `recheck` seconds."""
 
     root: Path
     store: db.Store | None = None
@@ -181,6 +216,9 @@ class FeedFolder:
     looked: float = float("-inf")
     lock: threading.Lock = field(default_factory=threading.Lock)
     owned: tempfile.TemporaryDirectory[str] | None = None
+    entries: dict[str, Entry] = field(default_factory=dict)  # touched by the event loop only
+    kept: int = 0
+    generation: int = 0  # moves with every rebuild: what was looked at before is stale
 
     @classmethod
     def private(cls, store: db.Store, base_url: str, recheck: float) -> FeedFolder:
@@ -188,9 +226,47 @@ class FeedFolder:
         owned = tempfile.TemporaryDirectory(prefix="tracker-feeds-")
         return cls(Path(owned.name), store, base_url, recheck, owned=owned)
 
-    def path(self, feed: str) -> str:
-        """The file of a feed path ('calls/x.ics'), already checked to stay in the folder."""
-        return os.path.join(self.root, feed)
+    def answer(self, scope: Scope, feed: str) -> FileAnswer | None:
+        """GET or HEAD of a feed path ('calls/x.ics', already checked to stay in the folder);
+        None when there is no such file."""
+        entry = self.entries.get(feed)
+        moment = time.monotonic()
+        if entry is None or moment >= entry.until or entry.generation != self.generation:
+            entry = self._look(feed, entry, moment)
+            if entry is None:
+                return None
+        match, since, encoding = _request_headers(scope)
+        v = entry.zipped if entry.zipped is not None and accepts_gzip(encoding) else entry.plain
+        if not_modified(match, since, v.etag, v.mtime):
+            return FileAnswer(304, v.validators)
+        if scope["method"] == "HEAD":
+            return FileAnswer(200, v.headers)
+        if v.body is not None:
+            return FileAnswer(200, v.headers, v.body)
+        found = _open(v.path)
+        if found is None:  # gone since the look: look again
+            self.entries.pop(feed, None)
+            return self.answer(scope, feed)
+        fd, st = found
+        if _key(st) != v.key:  # replaced since the look: send the new file, look again next
+            self._forget(feed)
+            v = Variant.of(v.path, fd, st, _VARY in v.validators, _GZIP in v.headers, None)
+        return FileAnswer(200, v.headers, fd=fd, size=st.st_size)
+
+    def _look(self, feed: str, old: Entry | None, moment: float) -> Entry | None:
+        entry = load(os.path.join(self.root, feed), old, moment + self.recheck, self.generation)
+        self._forget(feed)
+        if entry is not None:
+            self.entries[feed] = entry
+            self.kept += entry.size
+            while self.kept > KEPT_BYTES:  # the least recently looked at go first
+                self._forget(next(iter(self.entries)))
+        return entry
+
+    def _forget(self, feed: str) -> None:
+        gone = self.entries.pop(feed, None)
+        if gone is not None:
+            self.kept -= gone.size
 
     async def ready(self) -> None:
         """Return at once, unless the store is due a look (then in a worker thread)."""
@@ -209,6 +285,7 @@ class FeedFolder:
             if token != self.token:
                 report = feeds.build(self.store, self.root, self.base_url)
                 self.token = token
+                self.generation += 1
                 log.info("event=feeds written=%d unchanged=%d folder=%s",
                          len(report.written), len(report.unchanged), self.root)
         except Exception:
