@@ -3,10 +3,12 @@ spoken to over plain HTTP."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.utils import format_datetime
@@ -19,6 +21,7 @@ from tests.feedkit import (
     BASE_URL,
     CUTOFF1,
     CUTOFF4,
+    SEEDS,
     T1,
     T2,
     LiveServer,
@@ -31,6 +34,8 @@ from tests.feedkit import (
     parse,
     synced,
 )
+from tests.pg import free_port
+from tests.runkit import spawn
 from tests.servekit import as_built, fetch, http_date, nginx_etag
 from tracker import store as db
 from tracker import usecases
@@ -294,3 +299,30 @@ def test_a_feed_replaced_by_another_process_is_served_whole(tmp_path: Path) -> N
                 r = fetch(port, "/feeds/all.ics")
                 assert r.body == big.read_bytes() and r.headers["etag"] == nginx_etag(big)
     store.close()
+
+
+@pytest.mark.parametrize("command", [["serve"], ["run", "--serve", "--sync-every", "1h"]])
+def test_the_commands_serve_the_calendars_folder(tmp_path: Path, command: list[str]) -> None:
+    """`tracker serve` builds the feeds into its 'calendars' folder before it listens;
+    `tracker run --serve` serves what its scheduler builds there."""
+    calendars = tmp_path / "calendars"
+    port = free_port()
+    env = {"TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 't.db'}",
+           "TRACKER_CALENDARS": str(calendars), "TRACKER_BASE_URL": BASE_URL,
+           "TRACKER_MAILDIR": str(tmp_path / "maildir")}
+    proc = spawn(env, "--seeds", str(SEEDS), *command, "--port", str(port))
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.communicate()[1]
+            with contextlib.suppress(OSError):  # not listening yet
+                r = fetch(port, "/feeds/all.ics")
+                if r.status == 200 and CUTOFF1 in events(parse(r.body)):  # built after the sync
+                    break
+            assert time.monotonic() < deadline, "no feed within 60 s"
+            time.sleep(0.2)
+        assert r.body == (calendars / "all.ics").read_bytes()
+        assert r.headers["etag"] == nginx_etag(calendars / "all.ics")
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
