@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 SITE = Path(__file__).resolve().parents[1] / "contrib" / "nginx" / "tracker.conf"
@@ -46,3 +50,23 @@ def nginx_config(tmp: Path, port: int, calendars: Path, upstream: int) -> list[s
     binary = nginx_binary()
     assert binary is not None
     return [binary, "-c", str(tmp / "nginx.conf"), "-p", str(tmp), "-e", str(tmp / "error.log")]
+
+
+@contextmanager
+def running_nginx(tmp: Path, port: int, calendars: Path, upstream: int) -> Iterator[None]:
+    """nginx_config's nginx, from the moment it listens (it writes its pid file after opening
+    its sockets) until it is stopped."""
+    proc = subprocess.Popen(nginx_config(tmp, port, calendars, upstream),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 15
+        while not (tmp / "nginx.pid").exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log = tmp / "error.log"
+                raise AssertionError("nginx did not start:\n" + (
+                    log.read_text(errors="replace") if log.exists() else ""))
+            time.sleep(0.05)
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(10)

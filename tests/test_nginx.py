@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.utils import format_datetime
@@ -18,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.feedkit import AIF, BASE_URL, T1, T2, LiveServer, Reply, build, synced
-from tests.nginxkit import nginx_binary, nginx_config
+from tests.nginxkit import nginx_binary, running_nginx
 from tests.pg import free_port
 from tests.servekit import as_built, fetch
 from tracker.web.app import make_app
@@ -54,18 +51,6 @@ class Pair:
                 fetch(self.nginx, target, method, sent))
 
 
-def _listening(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"nginx exited:\n{log.read_text(errors='replace')}"
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError(f"nginx did not listen:\n{log.read_text(errors='replace')}")
-
-
 @pytest.fixture
 def pair(tmp_path: Path) -> Iterator[Pair]:
     need_nginx()
@@ -77,16 +62,9 @@ def pair(tmp_path: Path) -> Iterator[Pair]:
     app = make_app(store, BASE_URL, now=lambda: T1, folder=FeedFolder(out))
     conf = tmp_path / "nginx"
     conf.mkdir()
-    with LiveServer(app) as tracker:
-        port = free_port()
-        proc = subprocess.Popen(nginx_config(conf, port, out, tracker.port),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        try:
-            _listening(port, proc, conf / "error.log")
-            yield Pair(tracker.port, port, out)
-        finally:
-            proc.terminate()
-            proc.wait(10)
+    port = free_port()
+    with LiveServer(app) as tracker, running_nginx(conf, port, out, tracker.port):
+        yield Pair(tracker.port, port, out)
     store.close()
 
 
