@@ -22,6 +22,7 @@ error_log {tmp}/error.log;
 events {{ worker_connections 256; }}
 http {{
   access_log off;
+  sendfile on; tcp_nopush on;  # as Debian's /etc/nginx/nginx.conf
   client_body_temp_path {tmp}/body; proxy_temp_path {tmp}/proxy;
   fastcgi_temp_path {tmp}/fcgi; uwsgi_temp_path {tmp}/uwsgi; scgi_temp_path {tmp}/scgi;
   include {tmp}/site.conf;
