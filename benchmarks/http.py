@@ -1,4 +1,6 @@
-"""Serving figures: `tracker serve` against nginx and a minimal Starlette app, loaded by wrk.
+"""Serving figures: `tracker serve` against nginx (the documented production set-up,
+contrib/nginx/tracker.conf) and a minimal Starlette app under the same uvicorn settings, loaded
+by wrk.
 
 Loopback only; every load is bounded by a duration. Without wrk the figures are skipped with
 a note; without nginx the nginx ceilings are.
@@ -6,38 +8,21 @@ a note; without nginx the nginx ceilings are.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.harness import PY, Row, Section
-
-NGINX_CONF = """\
-{user}worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log;
-events {{ worker_connections 256; }}
-http {{
-  access_log off;
-  client_body_temp_path {tmp}/body; proxy_temp_path {tmp}/proxy;
-  fastcgi_temp_path {tmp}/fcgi; uwsgi_temp_path {tmp}/uwsgi; scgi_temp_path {tmp}/scgi;
-  types {{ text/calendar ics; }}
-  etag on;
-  server {{
-    listen 127.0.0.1:{port};
-    location /feeds/ {{ alias {root}/; }}
-  }}
-}}
-"""
+from tests.nginxkit import nginx_binary, nginx_config
 
 
 @dataclass
@@ -84,19 +69,6 @@ def process(cmd: Sequence[str], env: dict[str, str], cwd: Path, url: str,
                 proc.wait()
 
 
-def nginx_cmd(root: Path, port: int) -> tuple[list[str], Path] | None:
-    """nginx on 127.0.0.1:port serving `root` under /feeds/, with its own config."""
-    binary = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx")
-                                        else None)
-    if binary is None:
-        return None
-    tmp = Path(tempfile.mkdtemp(prefix="bench-nginx-"))
-    user = "user root;\n" if os.geteuid() == 0 else ""
-    (tmp / "nginx.conf").write_text(NGINX_CONF.format(user=user, tmp=tmp, port=port,
-                                                      root=root))
-    return [binary, "-c", str(tmp / "nginx.conf"), "-p", str(tmp), "-g", "daemon off;"], tmp
-
-
 def wrk(url: str, seconds: float, headers: Sequence[str] = (), conns: int = 16) -> Load | None:
     """One bounded wrk run (1 thread, `conns` connections), with latency percentiles."""
     binary = shutil.which("wrk")
@@ -122,15 +94,56 @@ def etag_of(url: str) -> str:
         return str(r.headers.get("ETag", ""))
 
 
-def _measure(base: str, path: str, seconds: float) -> dict[str, Load | None]:
+def _loads(base: str, path: str, seconds: float, big: bool) -> dict[str, Load | None]:
     url = f"{base}/feeds/{path}"
-    tag = etag_of(url)
-    return {"200": wrk(url, seconds), "304": wrk(url, seconds, [f"If-None-Match: {tag}"])}
+    out = {"200": wrk(url, seconds), "304": wrk(url, seconds, [f"If-None-Match: {etag_of(url)}"])}
+    if big:
+        out["all"] = wrk(f"{base}/feeds/all.ics", seconds, conns=4)
+    return out
+
+
+def _median(runs: list[Load | None]) -> Load | None:
+    got = [r for r in runs if r is not None]
+    if not got:
+        return None
+    return Load(statistics.median(r.rps for r in got), statistics.median(r.p99_ms for r in got),
+                "; ".join(sorted({r.codes for r in got})))
+
+
+def _servers(stack: ExitStack, s: Section, env: dict[str, str], work: Path, seeds: Path,
+             feed: Path, startup: float) -> dict[str, str]:
+    """tracker serve (it builds the feeds first), then the minimal app on the feed it built,
+    then nginx with the documented site config in front of the tracker: name -> base URL."""
+    path = f"{feed.parent.name}/{feed.name}"
+    port = free_port()
+    cmd = [PY, "-m", "tracker", "--seeds", str(seeds), "serve", "--port", str(port)]
+    if not stack.enter_context(process(cmd, env, work, f"http://127.0.0.1:{port}/feeds/{path}",
+                                       startup)):
+        s.notes.append("serving: tracker serve did not answer in time; skipped")
+        return {}
+    bases = {"tracker": f"http://127.0.0.1:{port}"}
+    mport = free_port()
+    cmd = [PY, "-m", "benchmarks.minimal_app", "--port", str(mport)]
+    if stack.enter_context(process(cmd, dict(env, BENCH_FILE=str(feed)), work,
+                                   f"http://127.0.0.1:{mport}/feeds/{path}", 30)):
+        bases["minimal"] = f"http://127.0.0.1:{mport}"
+    if nginx_binary() is None:
+        s.notes.append("serving: nginx is not installed; nginx ceilings skipped")
+        return bases
+    tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-nginx-")))
+    nport = free_port()
+    cmd = nginx_config(tmp, nport, feed.parent.parent, port)
+    if stack.enter_context(process(cmd, env, work, f"http://127.0.0.1:{nport}/feeds/{path}", 15)):
+        bases["nginx"] = f"http://127.0.0.1:{nport}"
+    return bases
 
 
 def serve_figures(s: Section, env: dict[str, str], work: Path, seeds: Path, calls: int,
-                  seconds: float, startup: float) -> None:
-    """Per-call feed (~2 KB) 200/304 and all.ics 200: tracker vs minimal app vs nginx."""
+                  seconds: float, startup: float, rounds: int = 3) -> None:
+    """Per-call feed (~2 KB) 200/304 and all.ics 200: tracker vs minimal app vs nginx (the
+    documented contrib/nginx/tracker.conf), all three running at once and loaded in turn,
+    `rounds` times; each figure is the median over the rounds, so a load that drifts on a
+    shared machine hits every server alike."""
     if shutil.which("wrk") is None:
         s.notes.append("serving: wrk is not installed; serving figures skipped")
         return
@@ -140,38 +153,20 @@ def serve_figures(s: Section, env: dict[str, str], work: Path, seeds: Path, call
     if not per_call:
         s.notes.append("serving: no per-call feed was built; skipped")
         return
-    feed = per_call[0]
-    path = f"calls/{feed.name}"
-    size = feed.stat().st_size
-    results: dict[str, dict[str, Load | None]] = {}
-    port = free_port()
-    cmd = [PY, "-m", "tracker", "--seeds", str(seeds), "serve", "--port", str(port)]
-    with process(cmd, env, work, f"http://127.0.0.1:{port}/feeds/{path}", startup) as up:
-        if not up:
-            s.notes.append("serving: tracker serve did not answer in time; skipped")
-            return
-        results["tracker"] = _measure(f"http://127.0.0.1:{port}", path, seconds)
-        results["tracker"]["all"] = wrk(f"http://127.0.0.1:{port}/feeds/all.ics", seconds,
-                                        conns=4)
-    # served files may have been rebuilt by the server: read them now
-    port = free_port()
-    menv = dict(env, BENCH_FILE=str(cal / path))
-    cmd = [PY, "-m", "uvicorn", "benchmarks.minimal_app:app", "--host", "127.0.0.1",
-           "--port", str(port), "--log-level", "warning"]
-    with process(cmd, menv, work, f"http://127.0.0.1:{port}/feeds/{path}", 30) as up:
-        results["minimal"] = _measure(f"http://127.0.0.1:{port}", path, seconds) if up else {}
-    port = free_port()
-    found = nginx_cmd(cal, port)
-    if found is None:
-        s.notes.append("serving: nginx is not installed; nginx ceilings skipped")
-        results["nginx"] = {}
-    else:
-        with process(found[0], env, work, f"http://127.0.0.1:{port}/feeds/{path}", 15) as up:
-            results["nginx"] = _measure(f"http://127.0.0.1:{port}", path, seconds) if up else {}
-            results["nginx"]["all"] = wrk(f"http://127.0.0.1:{port}/feeds/all.ics", seconds,
-                                          conns=4) if up else None
-        shutil.rmtree(found[1], ignore_errors=True)
-    _rows(s, results, calls, size, (cal / "all.ics").stat().st_size)
+    runs: dict[str, dict[str, list[Load | None]]] = {}
+    with ExitStack() as stack:
+        bases = _servers(stack, s, env, work, seeds, per_call[0], startup)
+        path = f"calls/{per_call[0].name}"  # the tracker may have rebuilt it: stat it now
+        size, all_size = (cal / path).stat().st_size, (cal / "all.ics").stat().st_size
+        for _ in range(rounds if bases else 0):
+            for name, base in bases.items():
+                for kind, load in _loads(base, path, seconds, name != "minimal").items():
+                    runs.setdefault(name, {}).setdefault(kind, []).append(load)
+    if "tracker" not in bases:
+        return
+    res = {name: {k: _median(v) for k, v in runs.get(name, {}).items()}
+           for name in ("tracker", "minimal", "nginx")}
+    _rows(s, res, calls, size, all_size, rounds)
 
 
 def _fmt(load: Load | None) -> str:
@@ -179,7 +174,8 @@ def _fmt(load: Load | None) -> str:
 
 
 def _rows(s: Section, res: dict[str, dict[str, Load | None]], calls: int, size: int,
-          all_size: int) -> None:
+          all_size: int, rounds: int) -> None:
+    how = f"median of {rounds} rounds; wrk 1 thread"
     for code in ("200", "304"):
         t, m, n = res["tracker"].get(code), res["minimal"].get(code), res["nginx"].get(code)
         ratio = f"{100 * t.rps / m.rps:.0f}% of minimal app" if t and m and m.rps else "n/a"
@@ -188,9 +184,9 @@ def _rows(s: Section, res: dict[str, dict[str, Load | None]], calls: int, size: 
         s.add(Row(f"serve per-call feed ({size} B), {code} ({calls} calls)", _fmt(t),
                   f"minimal app {_fmt(m)}; nginx {_fmt(n)}", ratio,
                   ">= 70% of minimal app, p99 <= 50 ms", None,
-                  (t.codes if t else "") + "; wrk 1 thread, 16 connections"))
+                  (t.codes if t else "") + f"; {how}, 16 connections"))
     t, n = res["tracker"].get("all"), res["nginx"].get("all")
     ratio = f"{100 * t.rps / n.rps:.1f}% of nginx" if t and n and n.rps else "n/a"
     s.add(Row(f"serve all.ics ({all_size / 1e6:.1f} MB), 200 ({calls} calls)", _fmt(t),
               f"nginx {_fmt(n)}", ratio, ">= 30% of nginx", None,
-              (t.codes if t else "") + "; wrk 1 thread, 4 connections"))
+              (t.codes if t else "") + f"; {how}, 4 connections"))

@@ -1,10 +1,14 @@
 """The ceiling app: Starlette returning one file's bytes (200, or 304 on a matching ETag).
 
-uvicorn benchmarks.minimal_app:app  (BENCH_FILE names the file, read once at start)
+python -m benchmarks.minimal_app --port PORT  (BENCH_FILE names the file, read once at start)
+
+It runs under the same uvicorn settings as `tracker serve` (tracker.web.serve: protocol,
+limits, logging), so the two differ only in what the application does per request.
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import os
 from pathlib import Path
@@ -26,3 +30,15 @@ async def feed(request: Request) -> Response:
 
 
 app = Starlette(routes=[Route("/feeds/{path:path}", feed)])
+
+
+def main() -> None:
+    from tracker.web.serve import serve
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    serve(app, "127.0.0.1", parser.parse_args().port)
+
+
+if __name__ == "__main__":
+    main()

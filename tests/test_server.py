@@ -3,9 +3,12 @@ spoken to over plain HTTP."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
+import os
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.utils import format_datetime
@@ -18,6 +21,7 @@ from tests.feedkit import (
     BASE_URL,
     CUTOFF1,
     CUTOFF4,
+    SEEDS,
     T1,
     T2,
     LiveServer,
@@ -30,9 +34,13 @@ from tests.feedkit import (
     parse,
     synced,
 )
+from tests.pg import free_port
+from tests.runkit import spawn
+from tests.servekit import as_built, fetch, http_date, nginx_etag
 from tracker import store as db
 from tracker import usecases
 from tracker.web.app import make_app
+from tracker.web.feedfiles import FeedFolder
 
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
 STRONG_ETAG = re.compile(r'^"[^"\s]+"$')
@@ -60,7 +68,9 @@ def live(tmp_path: Path) -> Iterator[Live]:
     (tmp_path / "secret.ics").write_bytes(SECRET)  # right next to the feed folder
     out = tmp_path / "out"
     build(store, out)  # what `tracker serve` serves is what `feeds build` writes
-    app = make_app(store, BASE_URL, now=lambda: T1, recheck=0.0)  # sees each sync at once
+    as_built(out, T1)  # every feed's last change is the sync at T1
+    folder = FeedFolder(out, store, BASE_URL, recheck=0.0)  # sees each sync at once
+    app = make_app(store, BASE_URL, now=lambda: T1, recheck=0.0, folder=folder)
     with LiveServer(app) as server:
         yield Live(server.port, store, seeds, out)
     store.close()
@@ -71,6 +81,7 @@ def test_feed_is_served_as_text_calendar_with_validators(live: Live) -> None:
     assert r.status == 200
     assert r.headers["content-type"] == CALENDAR_TYPE
     assert STRONG_ETAG.match(r.headers["etag"]), r.headers["etag"]  # strong: no W/
+    assert r.headers["etag"] == nginx_etag(live.out / "all.ics")  # as nginx computes it
     assert r.headers["last-modified"] == SYNC_T1_HTTP  # the last change, i.e. the sync time
     assert "accept-encoding" in r.headers["vary"].lower()
     assert "content-encoding" not in r.headers
@@ -107,6 +118,7 @@ def test_gzip_only_when_asked(live: Live) -> None:
     assert zipped.headers["content-encoding"] == "gzip"
     assert zipped.headers["content-type"] == CALENDAR_TYPE
     assert "accept-encoding" in zipped.headers["vary"].lower()
+    assert zipped.body == (live.out / "all.ics.gz").read_bytes()  # the copy built with it
     assert gzip.decompress(zipped.body) == plain.body
     assert len(zipped.body) < len(plain.body)
     # another representation, another strong ETag; each revalidates on its own
@@ -229,9 +241,88 @@ to = 2025-08-11
     after = live.get("/feeds/all.ics", If_None_Match=first.headers["etag"])
     assert after.status == 200
     assert after.headers["etag"] != first.headers["etag"]
-    assert after.headers["last-modified"] == "Sun, 02 Mar 2025 09:00:00 GMT"
+    assert after.headers["last-modified"] == http_date(live.out / "all.ics")
     moved = events(parse(after.body))[CUTOFF4]
     assert moved.value("DTSTART") == "20250811T170000"
     assert moved.value("SEQUENCE") == "1"
-    assert (live.out / "all.ics").read_bytes() == first.body  # a GET never writes files
+    assert (live.out / "all.ics").read_bytes() == after.body  # the server rebuilt its folder
     assert live.get("/feeds/all.ics", If_None_Match=after.headers["etag"]).status == 304
+    # a gzip copy left from the older build (another mtime) is never sent for the new feed
+    zipped = live.get("/feeds/all.ics", Accept_Encoding="gzip")
+    if "content-encoding" in zipped.headers:
+        assert gzip.decompress(zipped.body) == after.body
+    else:
+        assert zipped.body == after.body
+
+
+def test_large_feed_is_streamed_whole_and_head_sends_no_body(tmp_path: Path) -> None:
+    folder = tmp_path / "calendars"
+    folder.mkdir()
+    body = b"".join(b"X-LINE:%07d\r\n" % i for i in range(300_000))  # 4.5 MB, no gzip copy
+    (folder / "all.ics").write_bytes(body)
+    store = synced(tmp_path)
+    with LiveServer(make_app(store, BASE_URL, folder=FeedFolder(folder))) as server:
+        r = fetch(server.port, "/feeds/all.ics", headers={"Accept-Encoding": "gzip"})
+        assert r.status == 200 and r.body == body
+        assert r.headers["content-length"] == str(len(body))
+        assert r.headers["etag"] == nginx_etag(folder / "all.ics")
+        assert "vary" not in r.headers and "content-encoding" not in r.headers  # no copy
+        head = fetch(server.port, "/feeds/all.ics", "HEAD")
+        assert head.status == 200 and head.body == b""
+        assert {k: v for k, v in head.headers.items() if k != "date"} == \
+            {k: v for k, v in r.headers.items() if k != "date"}
+        again = fetch(server.port, "/feeds/all.ics", headers={"If-None-Match": r.headers["etag"]})
+        assert again.status == 304 and again.body == b""
+        assert fetch(server.port, "/feeds/milestones.ics").status == 404  # not built here
+    store.close()
+
+
+def test_a_feed_replaced_by_another_process_is_served_whole(tmp_path: Path) -> None:
+    """`tracker run --serve`: the scheduler rebuilds the folder; the server never mixes the
+    headers of one build with the bytes of another."""
+    folder = tmp_path / "calendars"
+    (folder / "calls").mkdir(parents=True)
+    small, big = folder / "calls" / "x.ics", folder / "all.ics"
+    store = synced(tmp_path)
+    fresh = FeedFolder(folder, recheck=0.0)  # looks at the files on every request
+    kept = FeedFolder(folder, recheck=3600.0)  # keeps what it saw, except a streamed body
+    for n, text in enumerate((b"FIRST", b"SECOND")):
+        small.write_bytes(text * 100)
+        big.write_bytes(text * 1_000_000)
+        for p in (small, big):
+            os.utime(p, (1_700_000_000 + n, 1_700_000_000 + n))
+        with LiveServer(make_app(store, BASE_URL, folder=fresh)) as a, \
+                LiveServer(make_app(store, BASE_URL, folder=kept)) as b:
+            r = fetch(a.port, "/feeds/calls/x.ics")
+            assert r.body == small.read_bytes() and r.headers["etag"] == nginx_etag(small)
+            for port in (a.port, b.port):
+                r = fetch(port, "/feeds/all.ics")
+                assert r.body == big.read_bytes() and r.headers["etag"] == nginx_etag(big)
+    store.close()
+
+
+@pytest.mark.parametrize("command", [["serve"], ["run", "--serve", "--sync-every", "1h"]])
+def test_the_commands_serve_the_calendars_folder(tmp_path: Path, command: list[str]) -> None:
+    """`tracker serve` builds the feeds into its 'calendars' folder before it listens;
+    `tracker run --serve` serves what its scheduler builds there."""
+    calendars = tmp_path / "calendars"
+    port = free_port()
+    env = {"TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 't.db'}",
+           "TRACKER_CALENDARS": str(calendars), "TRACKER_BASE_URL": BASE_URL,
+           "TRACKER_MAILDIR": str(tmp_path / "maildir")}
+    proc = spawn(env, "--seeds", str(SEEDS), *command, "--port", str(port))
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.communicate()[1]
+            with contextlib.suppress(OSError):  # not listening yet
+                r = fetch(port, "/feeds/all.ics")
+                if r.status == 200 and CUTOFF1 in events(parse(r.body)):  # built after the sync
+                    break
+            assert time.monotonic() < deadline, "no feed within 60 s"
+            time.sleep(0.2)
+        assert r.body == (calendars / "all.ics").read_bytes()
+        assert r.headers["etag"] == nginx_etag(calendars / "all.ics")
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)

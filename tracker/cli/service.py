@@ -43,17 +43,23 @@ def feeds_build(
 
 @command("serve", "TRACKER_BASE_URL=https://grants.example.org tracker serve --port 8080")
 def serve(ctx: typer.Context, host: Host = "127.0.0.1", port: Port = 8080) -> None:
-    """Serve the feeds over HTTP (ETag, 304, gzip, ?call=&tag=&kind= filters) and an index page."""
+    """Serve the feeds over HTTP (ETag, 304, gzip, ?call=&tag=&kind= filters) and an index page.
+    The feeds are built into the 'calendars' folder and served from there, rebuilt whenever
+    the store changes."""
     from tracker.web.app import make_app
+    from tracker.web.feedfiles import FeedFolder
     from tracker.web.serve import serve as run_server
 
     settings = settings_of(ctx)
     store = open_store(settings)
     synced(settings, store)
     shown = settings.base_url or f"http://{host}:{port}"
+    app = make_app(store, settings.base_url, seeds=list(settings.seeds),
+                   sender=settings.mail_from, default_zone=settings.timezone,
+                   folder=FeedFolder(settings.calendars, store, shown))
+    app.state.feeds.refresh()  # build before the first request, not during it
     typer.echo(f"Serving {shown}/ on http://{host}:{port}/ (Ctrl+C stops)")
-    run_server(make_app(store, settings.base_url, seeds=list(settings.seeds),
-                        sender=settings.mail_from, default_zone=settings.timezone), host, port)
+    run_server(app, host, port)
 
 
 def setup_logging(verbose: bool, default: int = logging.WARNING) -> None:
@@ -109,10 +115,12 @@ def run(
         scheduled = daemon.start(runner, every)
         if serve_http:
             from tracker.web.app import make_app
+            from tracker.web.feedfiles import FeedFolder
             from tracker.web.serve import serve as run_server
 
             app = make_app(store, settings.base_url, seeds=list(settings.seeds),
-                           sender=settings.mail_from, default_zone=settings.timezone)
+                           sender=settings.mail_from, default_zone=settings.timezone,
+                           folder=FeedFolder(settings.calendars))  # the scheduler builds them
             run_server(app, host, port, scheduled.stop, stopping)
         else:
             daemon.run_forever(scheduled, stopping)

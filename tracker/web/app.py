@@ -1,7 +1,7 @@
-"""HTTP: feeds with ETag/Last-Modified/gzip, filtered feeds by query, the pages (list, calls,
-subscribe, manage; in `routes`), static files. Handlers are plain functions
-(Starlette runs them in its thread pool, so a database read never blocks the event loop); a GET
-never writes anything."""
+"""HTTP: feeds served from their files like a static server (`feedfiles`), filtered feeds by
+query, the pages (list, calls, subscribe, manage; in `routes`), static files. Handlers that read
+the database are plain functions (Starlette runs them in its thread pool, so a database read
+never blocks the event loop); a GET never writes to the database."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import format_datetime
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -29,13 +30,13 @@ from tracker.errors import TrackerError, UsageError
 from tracker.models import Rule
 from tracker.resources import templates
 from tracker.usecases import rules_from
-from tracker.web import pages, routes, static
+from tracker.web import feedfiles, pages, routes, static
+from tracker.web.feedfiles import CACHE_CONTROL, CALENDAR_TYPE, FeedFolder
 
 log = logging.getLogger(__name__)
 
 FEED_PATH = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)?\.ics$")
 ALLOWED_PARAMS = {"call", "tag", "kind", "alarm"}
-CALENDAR_TYPE = "text/calendar; charset=utf-8"
 
 
 @dataclass(frozen=True)
@@ -91,43 +92,19 @@ class FeedCache:
         return found
 
 
-def _not_modified(request: Request, etag: str, modified: datetime) -> bool:
-    match = request.headers.get("if-none-match")
-    if match is not None:
-        tags = {t.strip().removeprefix("W/") for t in match.split(",")}
-        return etag in tags or "*" in tags
-    since = request.headers.get("if-modified-since")
-    if since:
-        try:
-            when = parsedate_to_datetime(since)
-        except (TypeError, ValueError):
-            return False
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        return modified.replace(microsecond=0) <= when
-    return False
-
-
-def _wants_gzip(request: Request) -> bool:
-    for part in request.headers.get("accept-encoding", "").split(","):
-        name, _, params = part.strip().partition(";")
-        if name.strip().lower() == "gzip":
-            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
-    return False
-
-
-def calendar_response(request: Request, feed: Rendered, filename: str) -> Response:
-    """200 or 304 with validators; gzip only when asked."""
-    zipped = _wants_gzip(request)
+def calendar_response(request: Request, feed: Rendered) -> Response:
+    """A filtered feed: 200 or 304 with validators; gzip only when asked."""
+    zipped = feedfiles.accepts_gzip(request.headers.get("accept-encoding", ""))
     etag = feed.etag + ('-gzip"' if zipped else '"')
     headers = {
         "ETag": etag,
         "Last-Modified": format_datetime(feed.modified.astimezone(UTC), usegmt=True),
-        "Cache-Control": "public, max-age=900",
+        "Cache-Control": CACHE_CONTROL,
         "Vary": "Accept-Encoding",
-        "Content-Disposition": f'inline; filename="{filename}"',
     }
-    if _not_modified(request, etag, feed.modified):
+    if feedfiles.not_modified(request.headers.get("if-none-match"),
+                    request.headers.get("if-modified-since"), etag,
+                    feed.modified.timestamp()):
         return Response(status_code=304, headers=headers)
     if zipped:
         headers["Content-Encoding"] = "gzip"
@@ -174,24 +151,41 @@ class RuleCache:
 def make_app(store: db.Store, base_url: str = "",
              now: Callable[[], datetime] = lambda: datetime.now(UTC), *,
              seeds: Sequence[Path] = (), sender: str = "Grant tracker <tracker@localhost>",
-             default_zone: str = "Europe/Brussels", recheck: float = 1.0) -> Starlette:
+             default_zone: str = "Europe/Brussels", recheck: float = 1.0,
+             folder: FeedFolder | None = None) -> Starlette:
     """The ASGI application. `now` is injectable so tests control the clock; `seeds` give the
     call pages their budget split and sources; `sender` signs confirmation mail; the store is
-    asked for changes at most every `recheck` seconds."""
+    asked for changes at most every `recheck` seconds. Feeds are served from `folder` (by
+    default a temporary one the app builds and keeps current itself); the app is returned with
+    it as `app.state.feeds`."""
     cache = FeedCache(store, recheck)
+    folder = folder or FeedFolder.private(store, base_url or "http://127.0.0.1:8080", recheck)
     rule_cache = RuleCache(store, seeds)
     env = templates()
     env.filters.update(safe_url=pages.safe_url, slug=feeds.slug)
 
-    def feed(request: Request) -> Response:
+    async def feed(request: Request) -> Response:
+        """A feed file as a static server sends it; with a query, a filtered feed."""
         path = request.path_params["path"]
-        missing = f"no feed at /feeds/{path}; see {public_base(request, base_url)}/ for the list"
-        if not FEED_PATH.match(path) or ".." in path:
-            return _bad(missing, 404)
+        if FEED_PATH.match(path) and ".." not in path:
+            if request.scope["query_string"]:
+                return await run_in_threadpool(filtered, request, path)
+            await folder.ready()
+            found = folder.answer(request.scope, path)
+            if found is not None:
+                return found
+        return _missing(request, path)
+
+    def _missing(request: Request, path: str) -> Response:
+        return _bad(f"no feed at /feeds/{path}; see {public_base(request, base_url)}/ for the "
+                    "list", 404)
+
+    def filtered(request: Request, path: str) -> Response:
+        """?call=&tag=&kind=&alarm=: rendered from the store, kept until the store moves."""
         data = cache.current()
         spec = cache.specs.get(path)
         if spec is None:
-            return _bad(missing, 404)
+            return _missing(request, path)
         params = request.query_params
         unknown = sorted(set(params.keys()) - ALLOWED_PARAMS)
         if unknown:
@@ -215,7 +209,7 @@ def make_app(store: db.Store, base_url: str = "",
             return feeds.render(data, spec, alarms, url=url), modified
 
         rendered = cache.render((path, f"{query}|{url}"), make)
-        return calendar_response(request, rendered, path.replace("/", "-"))
+        return calendar_response(request, rendered)
 
     def health(request: Request) -> Response:  # noqa: ARG001
         return PlainTextResponse("ok\n")
@@ -233,4 +227,6 @@ def make_app(store: db.Store, base_url: str = "",
     def tracker_error(request: Request, exc: Exception) -> Response:  # noqa: ARG001
         return _bad(str(exc), 500)
 
-    return Starlette(routes=all_routes, exception_handlers={TrackerError: tracker_error})
+    app = Starlette(routes=all_routes, exception_handlers={TrackerError: tracker_error})
+    app.state.feeds = folder
+    return app
