@@ -76,9 +76,13 @@ def load_occurrences(store: Store, window: Window, now: datetime) -> list[Occurr
     q = q.add_columns(calls.c.programmes.label("call_programmes"))
     q = q.order_by(occurrences.c.start_utc, occurrences.c.id)
     with store.read() as conn:
-        tags = _tags(conn, window.calls)
+        rows = conn.execute(q).all()
+        if not rows:
+            return []
+        few = {r.call_id for r in rows} if len(rows) <= 500 else set()
+        tags = _tags(conn, sorted(few) if few else window.calls)  # few calls: only theirs
         return [row_occurrence(r, tags.get(r.call_id, ()), now, r.call_title,
-                               _lines(r.call_programmes)) for r in conn.execute(q)]
+                               _lines(r.call_programmes)) for r in rows]
 
 
 def _lines(text: str) -> tuple[str, ...]:
