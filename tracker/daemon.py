@@ -65,12 +65,12 @@ class Runner:
             return True
         return False
 
-    def feeds(self, now: datetime) -> bool:  # noqa: ARG002 (every job takes now)
+    def feeds(self, now: datetime) -> bool:
         """Rebuild the feed files when the store changed since the last build."""
         token = db.state_token(self.store)
         if token == self.feeds_token and (self.calendars / "index.json").exists():
             return False
-        report = feeds.build(self.store, self.calendars, self.base_url)
+        report = feeds.build(self.store, self.calendars, self.base_url, now)
         self.feeds_token = token
         log.info("event=feeds written=%d unchanged=%d folder=%s", len(report.written),
                  len(report.unchanged), self.calendars)

@@ -1,23 +1,51 @@
-"""Writing feed files atomically (temp file + rename), only when their bytes changed; an index."""
+"""Writing feed files: atomically (temp file + rename), each feed with its gzip copy and its
+Last-Modified as the mtime of both, so that a static server answers 304 and gzip from a stat().
+
+The contract a server relies on: X.ics holds the feed and its mtime is the feed's Last-Modified;
+X.ics.gz holds the gzip of the same bytes, with the same mtime. The copy is renamed into place
+first, so a reader never finds a .gz older than its feed for longer than one rename.
+
+No fsync per file: a feed is derived data, and the build's state records each file's size and
+mtime, so a file a crash cut short no longer matches and is written again by the next build
+(fsync of 40,000 files was most of a build here: ~4 ms each).
+"""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 INDEX = "index.json"
+GZIP_LEVEL = 1  # nginx's own default for gzip on the fly: 3x faster than 6, 40% larger
 
 
 @dataclass
 class WriteReport:
-    """Which files a build wrote and which it left as they were."""
+    """Which feeds (and index.json) a build wrote and which it left as they were."""
 
     written: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+
+
+def replace(path: Path, data: bytes, mtime: int | None = None) -> None:
+    """Put `data` at `path` in one rename, with this mtime (seconds) when given."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = f"{path.parent}/.{path.name}.{os.getpid()}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            os.fchmod(fh.fileno(), 0o644)
+        if mtime is not None:
+            os.utime(tmp, (mtime, mtime))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def write_atomic(path: Path, data: bytes) -> bool:
@@ -27,27 +55,40 @@ def write_atomic(path: Path, data: bytes) -> bool:
             return False
     except FileNotFoundError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    replace(path, data)
     return True
 
 
-def write_feeds(out: Path, files: Mapping[str, bytes], index: Mapping[str, object]) -> WriteReport:
-    """Write every feed (`files`: 'calls/x.ics' -> bytes) and the index, each only if changed."""
-    report = WriteReport()
-    for rel, data in sorted(files.items()):
-        (report.written if write_atomic(out / rel, data) else report.unchanged).append(rel)
+def gz_path(path: Path) -> Path:
+    """X.ics -> X.ics.gz"""
+    return path.with_name(path.name + ".gz")
+
+
+def compress(data: bytes) -> bytes:
+    """The gzip copy: equal bytes give equal copies (no time in the header)."""
+    return gzip.compress(data, GZIP_LEVEL, mtime=0)
+
+
+def write_feed(path: Path, data: bytes, modified: int) -> tuple[int, int]:
+    """Write a feed and its gzip copy, both with mtime `modified`; their sizes."""
+    packed = compress(data)
+    replace(gz_path(path), packed, modified)
+    replace(path, data, modified)
+    return len(data), len(packed)
+
+
+def intact(path: str, size: int, gz_size: int, modified: int) -> bool:
+    """Whether a feed and its copy are as a build left them (by size and mtime)."""
+    try:
+        plain, packed = os.stat(path), os.stat(path + ".gz")
+    except OSError:
+        return False
+    return (plain.st_size, packed.st_size) == (size, gz_size) and \
+        int(plain.st_mtime) == int(packed.st_mtime) == modified
+
+
+def write_index(out: Path, index: Mapping[str, object], report: WriteReport) -> None:
+    """index.json, only when its bytes change."""
     text = json.dumps(index, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
     (report.written if write_atomic(out / INDEX, text.encode()) else report.unchanged) \
         .append(INDEX)
-    return report

@@ -72,8 +72,9 @@ def _lines(text: str) -> tuple[str, ...]:
 
 def _tags(conn: sa.Connection) -> dict[str, tuple[str, ...]]:
     tag_map: dict[str, list[str]] = {}
-    for r in conn.execute(sa.select(call_tags).order_by(call_tags.c.tag)):
-        tag_map.setdefault(r.call_id, []).append(r.tag)
+    for call_id, tag in conn.execute(sa.select(call_tags.c.call_id, call_tags.c.tag)
+                                     .order_by(call_tags.c.tag)).all():
+        tag_map.setdefault(call_id, []).append(tag)
     return {k: tuple(v) for k, v in tag_map.items()}
 
 
@@ -206,11 +207,15 @@ def load_calls(store: Store) -> dict[str, CallRecord]:
     """Every stored call by id."""
     with store.read() as conn:
         tags = _tags(conn)
-        return {r.id: CallRecord(
-            r.id, r.type, r.title, r.url, r.funder, _lines(r.programmes), tags.get(r.id, ()),
-            r.budget_amount, r.budget_currency, r.budget_remaining, r.withdrawn,
-            r.budget_approximate, r.orphaned,
-        ) for r in conn.execute(sa.select(calls).order_by(calls.c.id))}
+        return {r.id: call_record(r, tags.get(r.id, ()))
+                for r in conn.execute(sa.select(calls).order_by(calls.c.id))}
+
+
+def call_record(r: Any, tags: tuple[str, ...]) -> CallRecord:
+    """A `calls` row as a CallRecord."""
+    return CallRecord(r.id, r.type, r.title, r.url, r.funder, _lines(r.programmes), tags,
+                      r.budget_amount, r.budget_currency, r.budget_remaining, r.withdrawn,
+                      r.budget_approximate, r.orphaned)
 
 
 def last_changes(store: Store) -> dict[str, Change]:

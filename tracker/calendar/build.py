@@ -1,0 +1,260 @@
+"""`tracker feeds build`: write only the feeds whose content changed, in time proportional to
+them.
+
+One narrow catalog query gives every event's id, call, kind, start, SEQUENCE and LAST-MODIFIED
+and every call's revision and tags. A call's digest covers what its events' texts are made of
+(those, each event's newest history line, the call's revision and tags); a feed's key covers its
+names, address and the digests of the calls it draws on (with how many events its window
+keeps). A feed whose key and files are as the last build left them is not touched. Only calls
+whose digest changed are read back and rendered; the texts of the others come from the blob of
+the last build (buildstate.py). A feed whose bytes change gets as Last-Modified the newest
+change of its events, always later than the one it had (the build's `now` when only its
+membership changed: an event left the window, a call lost a tag).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from tracker import store as db
+from tracker.calendar import buildstate, events, feeds, files
+from tracker.calendar.buildstate import FeedRecord, State, Texts
+from tracker.models import Kind, Revision
+from tracker.store.engine import file_lock
+from tracker.store.feedrows import (
+    Catalog,
+    EventRow,
+    as_instant,
+    catalog,
+    changes_of,
+    occurrences_of,
+)
+from tracker.urls import webcal
+
+LOCK_WAIT = 600.0  # seconds a build waits for another one writing the same folder
+Held = list[tuple[int, EventRow]]  # events of a feed with their place in the one order
+
+
+@dataclass
+class Plan:
+    """The catalog indexed by call and tag, each call's digest, and the texts at hand."""
+
+    cat: Catalog
+    by_call: dict[str, Held] = field(default_factory=dict)
+    slot: dict[str, int] = field(default_factory=dict)  # event id -> its place in its call
+    tagged: dict[str, set[str]] = field(default_factory=dict)
+    digests: dict[str, str] = field(default_factory=dict)
+    parts: dict[str, bytes] = field(default_factory=dict)  # call -> its part of feed keys
+    recent: dict[str, int] = field(default_factory=dict)  # call -> events "all" keeps
+    texts: dict[str, Texts] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        by_call, slot = self.by_call, self.slot
+        for pos, ev in enumerate(self.cat.events):
+            mine = by_call.get(ev.call_id)
+            if mine is None:
+                mine = by_call[ev.call_id] = []
+            slot[ev.id] = len(mine)
+            mine.append((pos, ev))
+        last = self.cat.last_change
+        for call_id, call in self.cat.calls.items():
+            for tag in call.tags:
+                self.tagged.setdefault(tag, set()).add(call_id)
+            held = by_call.get(call_id, [])
+            made_of = (call.revision, call.modified, call.tags,
+                       [(ev.id, ev.sequence, ev.modified, last.get(ev.id, 0)) for _, ev in held])
+            digest = hashlib.blake2b(repr(made_of).encode(), digest_size=12).hexdigest()
+            self.digests[call_id] = digest
+            self.parts[call_id] = f"\x1e{call_id}|{digest}".encode()
+            self.recent[call_id] = sum(1 for _, ev in held if ev.recent)
+
+    def members(self, spec: feeds.FeedSpec) -> list[str]:
+        """The calls a feed draws on, sorted."""
+        f = spec.filter
+        if f.calls:
+            return sorted(c for c in f.calls if c in self.cat.calls)
+        if f.tags:
+            return sorted(set().union(*(self.tagged.get(t, set()) for t in f.tags)))
+        return sorted(self.cat.calls)
+
+    def held(self, spec: feeds.FeedSpec, calls: Iterable[str]) -> Held:
+        """The events a feed holds, in the one order."""
+        kinds = {k.value for k in spec.filter.kinds}
+        out = [(pos, ev) for c in calls for pos, ev in self.by_call.get(c, ())
+               if (not kinds or ev.kind in kinds) and (spec.since is None or ev.recent)]
+        out.sort(key=lambda p: p[0])
+        return out
+
+    def key(self, spec: feeds.FeedSpec, calls: list[str], url: str, rendering: str) -> str:
+        """What a feed's bytes are made of, as a digest."""
+        h = hashlib.blake2b(f"{rendering}|{spec.path}|{spec.title}|{spec.description}|{url}|"
+                            f"{spec.filter.kinds}".encode(), digest_size=12)
+        h.update(b"".join([self.parts[c] for c in calls]))
+        if spec.since is not None:
+            h.update(repr([self.recent[c] for c in calls]).encode())
+        return h.hexdigest()
+
+    def body(self, spec: feeds.FeedSpec, held: Held, url: str) -> bytes:
+        """One feed's bytes from the texts at hand: VTIMEZONEs as `events.calendar` chooses
+        them (the local years of the first and of the first latest timed event)."""
+        timed = [ev for _, ev in held if not ev.all_day]
+        zones: list[bytes] = []
+        if timed:
+            end = len(timed) - 1
+            while end > 0 and timed[end - 1].start == timed[-1].start:
+                end -= 1
+            zones = events.zones((ev.timezone for ev in timed), int(timed[0].start_local[:4]),
+                                 int(timed[end].start_local[:4]))
+        texts = self.texts
+        return events.assemble(events.head(spec.title, spec.description, url), zones,
+                               (texts[ev.call_id][self.slot[ev.id]] for _, ev in held))
+
+
+def render_calls(store: db.Store, plan: Plan, call_ids: list[str]) \
+        -> dict[str, tuple[str, list[bytes]]]:
+    """Render the events of these calls (those that changed since the last build): call ->
+    (digest, texts in the call's order)."""
+    fresh: dict[str, tuple[str, list[bytes]]] = {c: (plan.digests[c], []) for c in call_ids}
+    with store.read() as conn:
+        stories = changes_of(conn, call_ids)
+        for batch, records in occurrences_of(conn, call_ids, feeds.EPOCH):
+            found = {o.id: o for o in batch}
+            for call_id in {o.call_id for o in batch}:
+                call, texts = records[call_id], fresh[call_id][1]
+                budget = f"Budget: {call.budget_label()}" if call.budget_label() else ""
+                for _, ev in plan.by_call.get(call_id, ()):
+                    o = found[ev.id]
+                    extra = [budget] if budget and o.kind is not Kind.MILESTONE else []
+                    if o.id in stories:
+                        extra.append(feeds.describe(stories[o.id], o.timezone))
+                    revision = Revision(ev.sequence, as_instant(ev.modified))
+                    texts.append(events.event_bytes(o, feeds.EPOCH, revision, extra))
+    return fresh
+
+
+def _seconds(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def last_modified(held: Held, before: FeedRecord | None, now: datetime) -> int:
+    """A rewritten feed's Last-Modified (s): the newest change of its events, and later than
+    the one it had (else the build's time)."""
+    newest: Any = max((ev.modified for _, ev in held), default=None)
+    moment = _seconds(as_instant(newest)) if newest is not None else _seconds(feeds.EPOCH)
+    if before is not None and moment <= before.modified:
+        moment = max(_seconds(now), before.modified + 1)
+    return moment
+
+
+def build_feeds(store: db.Store, out: Path, base_url: str, now: datetime) -> files.WriteReport:
+    """Write every feed whose content changed and the index of the distinct ones under `out`
+    (one build at a time per folder)."""
+    (out / buildstate.FOLDER).mkdir(parents=True, exist_ok=True)
+    with file_lock(str(out / buildstate.FOLDER / "lock"), LOCK_WAIT, "feeds build",
+                   f"another feeds build{{holder}} is writing to {out}; try again later"):
+        return _build(store, out, base_url, now)
+
+
+def _build(store: db.Store, out: Path, base_url: str, now: datetime) -> files.WriteReport:
+    rendering = buildstate.renderer()
+    state = buildstate.load(out, rendering)
+    with store.read() as conn:
+        plan = Plan(catalog(conn, feeds.window_start(now)))
+    specs = feeds.specs_of(plan.cat.calls, now)
+    report = files.WriteReport()
+    kept = State(rendering, state.blob, state.blob_size,
+                 {c: w for c, w in state.calls.items() if c in plan.cat.calls})
+    todo, keys = [], []
+    for spec in specs:
+        url = feeds.feed_url(base_url, spec)
+        calls = plan.members(spec)
+        key = plan.key(spec, calls, url, rendering)
+        keys.append(key)
+        before = state.feeds.get(spec.path)
+        if before is not None and before.key == key and files.intact(
+                f"{out}/{spec.path}.ics", before.size, before.gz_size, before.modified):
+            kept.feeds[spec.path] = before
+            report.unchanged.append(f"{spec.path}.ics")
+        else:
+            todo.append((spec, calls, url, key))
+    stale = sorted(c for c in plan.cat.calls
+                   if c not in kept.calls or kept.calls[c].digest != plan.digests[c])
+    fresh = render_calls(store, plan, stale) if stale else {}
+    blob = buildstate.read_blob(out, kept) if todo else memoryview(b"")
+    needed = {c for _, calls, _, _ in todo for c in calls}
+    plan.texts = {c: buildstate.texts_of(blob, kept.calls[c]) for c in needed - set(fresh)}
+    plan.texts.update((c, texts) for c, (_, texts) in fresh.items())
+    for spec, calls, url, key in todo:
+        _write(out, plan, spec, calls, url, key, state, kept, report, now)
+    buildstate.store_texts(out, kept, fresh, blob)
+    kept.index = hashlib.blake2b("|".join(keys).encode(), digest_size=12).hexdigest()
+    if kept.index != state.index or not (out / files.INDEX).exists():
+        files.write_index(out, {"feeds": _index(plan, specs, base_url)}, report)
+    else:
+        report.unchanged.append(files.INDEX)
+    if kept != state:
+        buildstate.save(out, kept)
+        buildstate.drop_old_blobs(out, kept)
+    return report
+
+
+def _write(out: Path, plan: Plan, spec: feeds.FeedSpec, calls: list[str], url: str, key: str,
+           state: State, kept: State, report: files.WriteReport, now: datetime) -> None:
+    """Assemble one feed; write it (and its copy) unless the same bytes are in place."""
+    held = plan.held(spec, calls)
+    data = plan.body(spec, held, url)
+    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+    path, rel = out / f"{spec.path}.ics", f"{spec.path}.ics"
+    before = state.feeds.get(spec.path)
+    if before is not None and before.digest == digest:
+        kept.feeds[spec.path] = FeedRecord(key, digest, before.modified, before.size,
+                                           before.gz_size)
+        if files.intact(str(path), before.size, before.gz_size, before.modified):
+            report.unchanged.append(rel)
+            return
+        modified = before.modified
+    else:
+        modified = last_modified(held, before, now)
+    size, gz_size = files.write_feed(path, data, modified)
+    kept.feeds[spec.path] = FeedRecord(key, digest, modified, size, gz_size)
+    report.written.append(rel)
+
+
+def _index(plan: Plan, specs: list[feeds.FeedSpec], base_url: str) -> list[dict[str, Any]]:
+    """index.json's list: one feed per distinct content (the first, most specific, of feeds
+    holding the same events), each with its address and number of events."""
+    sums = {c: (len(held), sum(hash(ev.id) for _, ev in held))
+            for c, held in plan.by_call.items()}
+    found: list[tuple[feeds.FeedSpec, list[str], tuple[int, int]]] = []
+    for spec in specs:
+        calls = plan.members(spec)
+        if spec.filter.kinds or spec.since is not None:
+            held = plan.held(spec, calls)
+            sig = (len(held), sum(hash(ev.id) for _, ev in held))
+        else:
+            parts = [sums.get(c, (0, 0)) for c in calls]
+            sig = (sum(p[0] for p in parts), sum(p[1] for p in parts))
+        found.append((spec, calls, sig))
+    shared = Counter(sig for _, _, sig in found)
+    seen: set[object] = set()
+    entries = []
+    for spec, calls, sig in found:
+        if sig[0] == 0:
+            continue
+        ident: object = sig  # exact sets only where two feeds share count and hash sum
+        if shared[sig] > 1:
+            ident = frozenset(ev.id for _, ev in plan.held(spec, calls))
+        if ident in seen:
+            continue
+        seen.add(ident)
+        url = feeds.feed_url(base_url, spec)
+        entries.append({"path": f"{spec.path}.ics", "title": spec.title,
+                        "description": spec.description, "url": url, "webcal": webcal(url),
+                        "events": sig[0]})
+    return entries
