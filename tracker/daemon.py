@@ -66,8 +66,9 @@ class Runner:
         return False
 
     def feeds(self, now: datetime) -> bool:
-        """Rebuild the feed files when the store changed since the last build."""
-        token = db.state_token(self.store)
+        """Rebuild the feed files when the store changed since the last build, or the window of
+        "all" moved (once a day)."""
+        token = f"{db.state_token(self.store)}/{feeds.window_start(now):%Y-%m-%d}"
         if token == self.feeds_token and (self.calendars / "index.json").exists():
             return False
         report = feeds.build(self.store, self.calendars, self.base_url, now)

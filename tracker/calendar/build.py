@@ -15,7 +15,6 @@ membership changed: an event left the window, a call lost a tag).
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,12 +23,11 @@ from typing import Any
 
 from tracker import store as db
 from tracker.calendar import buildstate, events, feeds, files
-from tracker.calendar.buildstate import FeedRecord, State, Texts
+from tracker.calendar.buildstate import FeedRecord, State, Text
 from tracker.models import Kind, Revision
 from tracker.store.engine import file_lock
 from tracker.store.feedrows import (
     Catalog,
-    EventRow,
     as_instant,
     catalog,
     changes_of,
@@ -38,41 +36,41 @@ from tracker.store.feedrows import (
 from tracker.urls import webcal
 
 LOCK_WAIT = 600.0  # seconds a build waits for another one writing the same folder
-Held = list[tuple[int, EventRow]]  # events of a feed with their place in the one order
 
 
 @dataclass
 class Plan:
-    """The catalog indexed by call and tag, each call's digest, and the texts at hand."""
+    """The catalog's events by call and tag, each call's digest, and the texts at hand (all
+    by an event's place in the one order)."""
 
     cat: Catalog
-    by_call: dict[str, Held] = field(default_factory=dict)
-    slot: dict[str, int] = field(default_factory=dict)  # event id -> its place in its call
+    by_call: dict[str, list[int]] = field(default_factory=dict)
     tagged: dict[str, set[str]] = field(default_factory=dict)
     digests: dict[str, str] = field(default_factory=dict)
     parts: dict[str, bytes] = field(default_factory=dict)  # call -> its part of feed keys
     recent: dict[str, int] = field(default_factory=dict)  # call -> events "all" keeps
-    texts: dict[str, Texts] = field(default_factory=dict)
+    texts: list[Text] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        by_call, slot = self.by_call, self.slot
-        for pos, ev in enumerate(self.cat.events):
-            mine = by_call.get(ev.call_id)
+        ev = self.cat.events
+        by_call = self.by_call
+        for pos, call_id in enumerate(ev.calls):
+            mine = by_call.get(call_id)
             if mine is None:
-                mine = by_call[ev.call_id] = []
-            slot[ev.id] = len(mine)
-            mine.append((pos, ev))
+                mine = by_call[call_id] = []
+            mine.append(pos)
         last = self.cat.last_change
         for call_id, call in self.cat.calls.items():
             for tag in call.tags:
                 self.tagged.setdefault(tag, set()).add(call_id)
-            held = by_call.get(call_id, [])
-            made_of = (call.revision, call.modified, call.tags,
-                       [(ev.id, ev.sequence, ev.modified, last.get(ev.id, 0)) for _, ev in held])
+            mine = by_call.get(call_id, [])
+            made_of = (call.revision, call.modified, call.tags, [ev.ids[p] for p in mine],
+                       [ev.sequences[p] for p in mine], [ev.modified[p] for p in mine],
+                       [last.get(ev.ids[p], 0) for p in mine])
             digest = hashlib.blake2b(repr(made_of).encode(), digest_size=12).hexdigest()
             self.digests[call_id] = digest
             self.parts[call_id] = f"\x1e{call_id}|{digest}".encode()
-            self.recent[call_id] = sum(1 for _, ev in held if ev.recent)
+            self.recent[call_id] = sum(1 for p in mine if ev.recent[p])
 
     def members(self, spec: feeds.FeedSpec) -> list[str]:
         """The calls a feed draws on, sorted."""
@@ -83,12 +81,17 @@ class Plan:
             return sorted(set().union(*(self.tagged.get(t, set()) for t in f.tags)))
         return sorted(self.cat.calls)
 
-    def held(self, spec: feeds.FeedSpec, calls: Iterable[str]) -> Held:
+    def held(self, spec: feeds.FeedSpec, calls: Iterable[str]) -> list[int]:
         """The events a feed holds, in the one order."""
-        kinds = {k.value for k in spec.filter.kinds}
-        out = [(pos, ev) for c in calls for pos, ev in self.by_call.get(c, ())
-               if (not kinds or ev.kind in kinds) and (spec.since is None or ev.recent)]
-        out.sort(key=lambda p: p[0])
+        by_call = self.by_call
+        out = [p for c in calls for p in by_call.get(c, ())]
+        if spec.filter.kinds:
+            kinds, of = {k.value for k in spec.filter.kinds}, self.cat.events.kinds
+            out = [p for p in out if of[p] in kinds]
+        if spec.since is not None:
+            recent = self.cat.events.recent
+            out = [p for p in out if recent[p]]
+        out.sort()
         return out
 
     def key(self, spec: feeds.FeedSpec, calls: list[str], url: str, rendering: str) -> str:
@@ -100,40 +103,43 @@ class Plan:
             h.update(repr([self.recent[c] for c in calls]).encode())
         return h.hexdigest()
 
-    def body(self, spec: feeds.FeedSpec, held: Held, url: str) -> bytes:
+    def body(self, spec: feeds.FeedSpec, held: list[int], url: str) -> bytes:
         """One feed's bytes from the texts at hand: VTIMEZONEs as `events.calendar` chooses
         them (the local years of the first and of the first latest timed event)."""
-        timed = [ev for _, ev in held if not ev.all_day]
+        ev = self.cat.events
+        zones_of = ev.zones
+        timed = [p for p in held if zones_of[p]]
         zones: list[bytes] = []
         if timed:
-            end = len(timed) - 1
-            while end > 0 and timed[end - 1].start == timed[-1].start:
+            end, starts = len(timed) - 1, ev.starts
+            while end > 0 and starts[timed[end - 1]] == starts[timed[-1]]:
                 end -= 1
-            zones = events.zones((ev.timezone for ev in timed), int(timed[0].start_local[:4]),
-                                 int(timed[end].start_local[:4]))
+            zones = events.zones({zones_of[p] for p in timed}, int(ev.years[timed[0]]),
+                                 int(ev.years[timed[end]]))
         texts = self.texts
         return events.assemble(events.head(spec.title, spec.description, url), zones,
-                               (texts[ev.call_id][self.slot[ev.id]] for _, ev in held))
+                               [texts[p] for p in held])
 
 
-def render_calls(store: db.Store, plan: Plan, call_ids: list[str]) \
-        -> dict[str, tuple[str, list[bytes]]]:
+def render_calls(store: db.Store, plan: Plan, call_ids: list[str]) -> dict[str, list[bytes]]:
     """Render the events of these calls (those that changed since the last build): call ->
-    (digest, texts in the call's order)."""
-    fresh: dict[str, tuple[str, list[bytes]]] = {c: (plan.digests[c], []) for c in call_ids}
+    texts in the one order."""
+    fresh: dict[str, list[bytes]] = {c: [] for c in call_ids}
+    ev = plan.cat.events
     with store.read() as conn:
         stories = changes_of(conn, call_ids)
-        for batch, records in occurrences_of(conn, call_ids, feeds.EPOCH):
+        tags = {c: call.tags for c, call in plan.cat.calls.items()}
+        for batch, records in occurrences_of(conn, call_ids, feeds.EPOCH, tags):
             found = {o.id: o for o in batch}
             for call_id in {o.call_id for o in batch}:
-                call, texts = records[call_id], fresh[call_id][1]
+                call, texts = records[call_id], fresh[call_id]
                 budget = f"Budget: {call.budget_label()}" if call.budget_label() else ""
-                for _, ev in plan.by_call.get(call_id, ()):
-                    o = found[ev.id]
+                for p in plan.by_call.get(call_id, ()):
+                    o = found[ev.ids[p]]
                     extra = [budget] if budget and o.kind is not Kind.MILESTONE else []
                     if o.id in stories:
                         extra.append(feeds.describe(stories[o.id], o.timezone))
-                    revision = Revision(ev.sequence, as_instant(ev.modified))
+                    revision = Revision(ev.sequences[p], as_instant(ev.modified[p]))
                     texts.append(events.event_bytes(o, feeds.EPOCH, revision, extra))
     return fresh
 
@@ -142,10 +148,11 @@ def _seconds(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
-def last_modified(held: Held, before: FeedRecord | None, now: datetime) -> int:
+def last_modified(plan: Plan, held: list[int], before: FeedRecord | None, now: datetime) -> int:
     """A rewritten feed's Last-Modified (s): the newest change of its events, and later than
     the one it had (else the build's time)."""
-    newest: Any = max((ev.modified for _, ev in held), default=None)
+    of = plan.cat.events.modified
+    newest: Any = max((of[p] for p in held), default=None)
     moment = _seconds(as_instant(newest)) if newest is not None else _seconds(feeds.EPOCH)
     if before is not None and moment <= before.modified:
         moment = max(_seconds(now), before.modified + 1)
@@ -170,10 +177,11 @@ def _build(store: db.Store, out: Path, base_url: str, now: datetime) -> files.Wr
     report = files.WriteReport()
     kept = State(rendering, state.blob, state.blob_size,
                  {c: w for c, w in state.calls.items() if c in plan.cat.calls})
-    todo, keys = [], []
+    todo, keys, members = [], [], []
     for spec in specs:
         url = feeds.feed_url(base_url, spec)
         calls = plan.members(spec)
+        members.append((spec, calls))
         key = plan.key(spec, calls, url, rendering)
         keys.append(key)
         before = state.feeds.get(spec.path)
@@ -183,19 +191,26 @@ def _build(store: db.Store, out: Path, base_url: str, now: datetime) -> files.Wr
             report.unchanged.append(f"{spec.path}.ics")
         else:
             todo.append((spec, calls, url, key))
-    stale = sorted(c for c in plan.cat.calls
-                   if c not in kept.calls or kept.calls[c].digest != plan.digests[c])
+    stale = sorted(c for c in plan.cat.calls if c not in kept.calls
+                   or kept.calls[c].digest != plan.digests[c]
+                   or len(kept.calls[c].lengths) != len(plan.by_call.get(c, ())))
     fresh = render_calls(store, plan, stale) if stale else {}
     blob = buildstate.read_blob(out, kept) if todo else memoryview(b"")
-    needed = {c for _, calls, _, _ in todo for c in calls}
-    plan.texts = {c: buildstate.texts_of(blob, kept.calls[c]) for c in needed - set(fresh)}
-    plan.texts.update((c, texts) for c, (_, texts) in fresh.items())
+    needed = {c for _, calls, _, _ in todo for c in calls} - set(fresh)
+    plan.texts = [b""] * len(plan.cat.events.ids)
+    for c in needed:
+        for p, text in zip(plan.by_call.get(c, ()), buildstate.texts_of(blob, kept.calls[c]),
+                           strict=True):
+            plan.texts[p] = text
+    for c, texts in fresh.items():
+        for p, rendered in zip(plan.by_call.get(c, ()), texts, strict=True):
+            plan.texts[p] = rendered
     for spec, calls, url, key in todo:
         _write(out, plan, spec, calls, url, key, state, kept, report, now)
-    buildstate.store_texts(out, kept, fresh, blob)
+    buildstate.store_texts(out, kept, {c: (plan.digests[c], t) for c, t in fresh.items()}, blob)
     kept.index = hashlib.blake2b("|".join(keys).encode(), digest_size=12).hexdigest()
     if kept.index != state.index or not (out / files.INDEX).exists():
-        files.write_index(out, {"feeds": _index(plan, specs, base_url)}, report)
+        files.write_index(out, _index(plan, members, base_url), report)
     else:
         report.unchanged.append(files.INDEX)
     if kept != state:
@@ -220,41 +235,32 @@ def _write(out: Path, plan: Plan, spec: feeds.FeedSpec, calls: list[str], url: s
             return
         modified = before.modified
     else:
-        modified = last_modified(held, before, now)
+        modified = last_modified(plan, held, before, now)
     size, gz_size = files.write_feed(path, data, modified)
     kept.feeds[spec.path] = FeedRecord(key, digest, modified, size, gz_size)
     report.written.append(rel)
 
 
-def _index(plan: Plan, specs: list[feeds.FeedSpec], base_url: str) -> list[dict[str, Any]]:
+def _index(plan: Plan, found: list[tuple[feeds.FeedSpec, list[str]]], base_url: str) \
+        -> list[dict[str, Any]]:
     """index.json's list: one feed per distinct content (the first, most specific, of feeds
-    holding the same events), each with its address and number of events."""
-    sums = {c: (len(held), sum(hash(ev.id) for _, ev in held))
-            for c, held in plan.by_call.items()}
-    found: list[tuple[feeds.FeedSpec, list[str], tuple[int, int]]] = []
-    for spec in specs:
-        calls = plan.members(spec)
+    holding the same events), each with its address and number of events. Calls' events are
+    disjoint, so feeds holding whole calls are the same when they hold the same calls."""
+    entries, seen = [], set()
+    by_call, ids = plan.by_call, plan.cat.events.ids
+    for spec, calls in found:
+        whole = [c for c in calls if c in by_call]
+        count = sum(len(by_call[c]) for c in whole)
+        ident: object = tuple(whole)
         if spec.filter.kinds or spec.since is not None:
-            held = plan.held(spec, calls)
-            sig = (len(held), sum(hash(ev.id) for _, ev in held))
-        else:
-            parts = [sums.get(c, (0, 0)) for c in calls]
-            sig = (sum(p[0] for p in parts), sum(p[1] for p in parts))
-        found.append((spec, calls, sig))
-    shared = Counter(sig for _, _, sig in found)
-    seen: set[object] = set()
-    entries = []
-    for spec, calls, sig in found:
-        if sig[0] == 0:
-            continue
-        ident: object = sig  # exact sets only where two feeds share count and hash sum
-        if shared[sig] > 1:
-            ident = frozenset(ev.id for _, ev in plan.held(spec, calls))
-        if ident in seen:
+            held = plan.held(spec, whole)
+            if len(held) < count:  # not whole calls: no feed of whole calls holds the same
+                ident, count = frozenset(ids[p] for p in held), len(held)
+        if count == 0 or ident in seen:
             continue
         seen.add(ident)
         url = feeds.feed_url(base_url, spec)
         entries.append({"path": f"{spec.path}.ics", "title": spec.title,
                         "description": spec.description, "url": url, "webcal": webcal(url),
-                        "events": sig[0]})
+                        "events": count})
     return entries

@@ -118,7 +118,8 @@ def texts_of(blob: memoryview, where: CallTexts) -> list[memoryview]:
     return out
 
 
-Texts = Sequence[bytes | memoryview]
+Text = bytes | memoryview
+Texts = Sequence[Text]
 
 
 def store_texts(out: Path, state: State, fresh: Mapping[str, tuple[str, Texts]],

@@ -70,27 +70,27 @@ def ical_status(o: Occurrence) -> str:
 
 def _event_lines(o: Occurrence, stamp: datetime, revision: Revision | None,
                  extra: Sequence[str], alarms: Sequence[timedelta]) -> list[str]:
-    """The VEVENT's lines, in icalendar's order (canonical first, then by name)."""
-    title = ics.text(summary(o))
+    """The VEVENT's lines, in icalendar's order (canonical first, then by name); only the
+    lines that can be long are folded."""
+    fold, text = ics.fold, ics.text
+    title = text(summary(o))
     end = o.start if isinstance(o.start, datetime) else o.start + timedelta(days=1)
-    out = ["BEGIN:VEVENT\r\n", ics.line("SUMMARY", title), ics.moment("DTSTART", o.start),
-           ics.moment("DTEND", end),
-           ics.line("DTSTAMP", ics.utc(revision.modified if revision else stamp)),
-           ics.line("UID", ics.text(uid(o))),
-           ics.line("SEQUENCE", str(revision.sequence if revision else 0)),
-           ics.line("CATEGORIES", ",".join(ics.text(c) for c in (o.kind.value, *o.tags))),
-           ics.line("DESCRIPTION", ics.text(description(o, extra)))]
+    changed = ics.utc(revision.modified if revision else stamp)
+    out = ["BEGIN:VEVENT", fold("SUMMARY:" + title), ics.moment("DTSTART", o.start),
+           ics.moment("DTEND", end), "DTSTAMP:" + changed, fold("UID:" + text(uid(o))),
+           f"SEQUENCE:{revision.sequence if revision else 0}",
+           fold("CATEGORIES:" + ",".join([text(c) for c in (o.kind.value, *o.tags)])),
+           fold("DESCRIPTION:" + text(description(o, extra)))]
     if revision is not None:
-        out.append(ics.line("LAST-MODIFIED", ics.utc(revision.modified)))
-    out += [ics.line("STATUS", ical_status(o)), ics.line("TRANSP", "TRANSPARENT")]
+        out.append("LAST-MODIFIED:" + changed)
+    out += ["STATUS:" + ical_status(o), "TRANSP:TRANSPARENT"]
     if o.url:
-        out.append(ics.line("URL", o.url))
+        out.append(fold("URL:" + o.url))
     for before in alarms:
-        out += ["BEGIN:VALARM\r\n", ics.line("ACTION", "DISPLAY"),
-                ics.line("DESCRIPTION", title), ics.line("TRIGGER", ics.duration(-before)),
-                ics.line("UID", ics.text(f"{o.id}/alarm/{int(before.total_seconds())}"
-                                         f"@{UID_DOMAIN}")),
-                "END:VALARM\r\n"]
+        out += ["BEGIN:VALARM", "ACTION:DISPLAY", fold("DESCRIPTION:" + title),
+                "TRIGGER:" + ics.duration(-before),
+                fold("UID:" + text(f"{o.id}/alarm/{int(before.total_seconds())}@{UID_DOMAIN}")),
+                "END:VALARM"]
     out.append("END:VEVENT\r\n")
     return out
 
@@ -98,7 +98,7 @@ def _event_lines(o: Occurrence, stamp: datetime, revision: Revision | None,
 def event_bytes(o: Occurrence, stamp: datetime, revision: Revision | None,
                 extra: Sequence[str] = (), alarms: Sequence[timedelta] = ()) -> bytes:
     """One event's iCalendar bytes; DTSTAMP is its last change, never the clock."""
-    return "".join(_event_lines(o, stamp, revision, extra, alarms)).encode()
+    return "\r\n".join(_event_lines(o, stamp, revision, extra, alarms)).encode()
 
 
 @lru_cache(maxsize=200_000)

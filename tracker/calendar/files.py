@@ -15,7 +15,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,16 +32,24 @@ class WriteReport:
 
 
 def replace(path: Path, data: bytes, mtime: int | None = None) -> None:
-    """Put `data` at `path` in one rename, with this mtime (seconds) when given."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Put `data` at `path` in one rename, with this mtime (seconds) when given. Plain os calls:
+    a build writes 40,000 files, and file objects cost more than the writing itself."""
     tmp = f"{path.parent}/.{path.name}.{os.getpid()}.tmp"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            os.fchmod(fh.fileno(), 0o644)
-        if mtime is not None:
-            os.utime(tmp, (mtime, mtime))
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fchmod(fd, 0o644)  # whatever the umask: a web server reads it
+            if mtime is not None:
+                os.utime(fd, (mtime, mtime))
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -87,8 +95,10 @@ def intact(path: str, size: int, gz_size: int, modified: int) -> bool:
         int(plain.st_mtime) == int(packed.st_mtime) == modified
 
 
-def write_index(out: Path, index: Mapping[str, object], report: WriteReport) -> None:
-    """index.json, only when its bytes change."""
-    text = json.dumps(index, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+def write_index(out: Path, entries: Sequence[Mapping[str, object]], report: WriteReport) -> None:
+    """index.json ({"feeds": [...]}, one feed a line: json's indented form is written by pure
+    Python, 1 s for 20,000 feeds), only when its bytes change."""
+    lines = ",\n".join("    " + json.dumps(e, ensure_ascii=False, sort_keys=True) for e in entries)
+    text = '{\n  "feeds": [\n' + lines + ("\n" if lines else "") + "  ]\n}\n"
     (report.written if write_atomic(out / INDEX, text.encode()) else report.unchanged) \
         .append(INDEX)

@@ -76,11 +76,11 @@ def _zone_form(zone: tzinfo | None) -> tuple[str, str]:
 
 
 def moment(name: str, value: datetime | date) -> str:
-    """A DTSTART/DTEND line: in its own zone (TZID), in UTC, or a whole day (VALUE=DATE)."""
+    """A DTSTART/DTEND line (no CRLF): in its own zone (TZID), in UTC, or a whole day."""
     if isinstance(value, datetime):
         params, suffix = _zone_form(value.tzinfo)
-        return line(f"{name}{params}", _compact(value) + suffix)
-    return line(f"{name};VALUE=DATE", value.isoformat().replace("-", ""))
+        return fold(f"{name}{params}:{_compact(value)}{suffix}")
+    return f"{name};VALUE=DATE:{value.isoformat().replace('-', '')}"
 
 
 def duration(value: timedelta) -> str:

@@ -7,7 +7,7 @@ back as Occurrences to be rendered.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -26,19 +26,20 @@ SHOWN = ("id", "call_id", "kind", "title", "start_local", "last_utc", "end_date"
          "time_basis", "source_url", "announced")  # what row_occurrence reads
 
 
-class EventRow(NamedTuple):
-    """One occurrence as the build sees it, in the one order (start instant, id)."""
+@dataclass(frozen=True)
+class Events:
+    """Every event as columns, in the one order (start instant, id): an event's index is its
+    place in that order."""
 
-    id: str
-    call_id: str
-    kind: str
-    start: Any  # the backend's own value of start_utc: compared, never shown
-    start_local: str  # its first four characters are the local year
-    all_day: bool
-    timezone: str
-    sequence: int
-    modified: Any  # the backend's own value of last_modified: compared, never shown
-    recent: bool  # starts at or after the catalog's `since`
+    ids: tuple[str, ...]
+    calls: tuple[str, ...]
+    kinds: tuple[str, ...]
+    starts: tuple[Any, ...]  # start_utc as the backend gives it: compared, never shown
+    zones: tuple[str, ...]  # the zone of a timed event, '' for an all-day one
+    years: tuple[str, ...]  # the local year of the start ('2025')
+    sequences: tuple[int, ...]
+    modified: tuple[Any, ...]  # last_modified as the backend gives it: compared, never shown
+    recent: tuple[bool, ...]  # starts at or after the catalog's `since`
 
 
 class CallRow(NamedTuple):
@@ -56,7 +57,7 @@ class CallRow(NamedTuple):
 class Catalog:
     """Every event and call, with the newest history line of each event."""
 
-    events: list[EventRow]
+    events: Events
     calls: dict[str, CallRow]
     last_change: dict[str, int]  # occurrence id -> id of its newest described change
 
@@ -73,33 +74,39 @@ def _described() -> sa.ColumnElement[bool]:
                    revisions.c.field != "moved_from")
 
 
+def _as_stored(column: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:
+    """A column as the driver gives it (no parsing): values to compare, never to show."""
+    return sa.type_coerce(column, sa.String)
+
+
 def catalog(conn: Connection, since: datetime) -> Catalog:
     """What every feed is built from; `recent` marks events starting at or after `since`."""
     o = occurrences.c
-    modified = sa.type_coerce(o.last_modified, sa.String)  # no parsing: compared as stored
-    q = (sa.select(o.id, o.call_id, o.kind, sa.type_coerce(o.start_utc, sa.String),
-                   o.start_local, o.all_day, o.timezone, o.sequence, modified,
+    q = (sa.select(o.id, o.call_id, o.kind, _as_stored(o.start_utc),
+                   sa.case((o.all_day == sa.true(), ""), else_=o.timezone),
+                   sa.func.substr(o.start_local, 1, 4), o.sequence, _as_stored(o.last_modified),
                    o.start_utc >= utc_naive(since))
          .where(o.status != Stored.MERGED.value).order_by(o.start_utc, o.id))
-    events = [EventRow(*r) for r in conn.execute(q).all()]
+    rows = conn.execute(q).all()
+    events = Events(*zip(*rows, strict=True)) if rows else Events(*[()] * 9)
     tags = _tags(conn)
     c = calls.c
     found = {r.id: CallRow(r.id, r.title, _lines(r.programmes), tags.get(r.id, ()), r.revision,
                            r.last_modified)
              for r in conn.execute(sa.select(c.id, c.title, c.programmes, c.revision,
-                                             sa.type_coerce(c.last_modified, sa.String)
+                                             _as_stored(c.last_modified)
                                              .label("last_modified"))).all()}
     newest = sa.select(revisions.c.entity_id, sa.func.max(revisions.c.id)).where(_described()) \
         .group_by(revisions.c.entity_id)
     return Catalog(events, found, {r[0]: int(r[1]) for r in conn.execute(newest).all()})
 
 
-def occurrences_of(conn: Connection, call_ids: Sequence[str], now: datetime) \
+def occurrences_of(conn: Connection, call_ids: Sequence[str], now: datetime,
+                   tags: Mapping[str, tuple[str, ...]]) \
         -> Iterator[tuple[list[Occurrence], dict[str, CallRecord]]]:
-    """The occurrences of these calls (withdrawn too, merged ones never) and the calls, a batch
-    of calls at a time, with 'passed' computed for `now`."""
+    """The occurrences of these calls (withdrawn too, merged ones never) and the calls (with
+    their `tags`), a batch of calls at a time, with 'passed' computed for `now`."""
     wanted = sorted(call_ids)
-    tags = _tags(conn) if wanted else {}
     for start in range(0, len(wanted), BATCH):
         chunk = wanted[start:start + BATCH]
         found = {r.id: call_record(r, tags.get(r.id, ()))
