@@ -15,7 +15,8 @@ membership changed: an event left the window, a call lost a tag).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any
 
 from tracker import store as db
 from tracker.calendar import buildstate, events, feeds, files
-from tracker.calendar.buildstate import FeedRecord, State, Text
+from tracker.calendar.buildstate import FeedRecord, State, Text, Texts
 from tracker.models import Kind, Revision
 from tracker.store.engine import file_lock
 from tracker.store.feedrows import (
@@ -36,6 +37,8 @@ from tracker.store.feedrows import (
 from tracker.urls import webcal
 
 LOCK_WAIT = 600.0  # seconds a build waits for another one writing the same folder
+Todo = tuple[feeds.FeedSpec, list[str], str, str]  # a feed to assemble: calls, url, key
+Written = tuple[str, str, str, int, Future[tuple[int, int]]]  # path, key, digest, mtime, sizes
 
 
 @dataclass
@@ -103,6 +106,11 @@ class Plan:
             h.update(repr([self.recent[c] for c in calls]).encode())
         return h.hexdigest()
 
+    def have(self, call_id: str, texts: Texts) -> None:
+        """The texts of one call's events are at hand."""
+        for p, text in zip(self.by_call.get(call_id, ()), texts, strict=True):
+            self.texts[p] = text
+
     def body(self, spec: feeds.FeedSpec, held: list[int], url: str) -> bytes:
         """One feed's bytes from the texts at hand: VTIMEZONEs as `events.calendar` chooses
         them (the local years of the first and of the first latest timed event)."""
@@ -121,18 +129,19 @@ class Plan:
                                [texts[p] for p in held])
 
 
-def render_calls(store: db.Store, plan: Plan, call_ids: list[str]) -> dict[str, list[bytes]]:
-    """Render the events of these calls (those that changed since the last build): call ->
-    texts in the one order."""
-    fresh: dict[str, list[bytes]] = {c: [] for c in call_ids}
+def rendered(store: db.Store, plan: Plan, call_ids: list[str]) \
+        -> Iterator[dict[str, list[bytes]]]:
+    """Render the events of these calls (those that changed since the last build), a batch of
+    calls at a time: call -> texts in the one order."""
     ev = plan.cat.events
     with store.read() as conn:
         stories = changes_of(conn, call_ids)
         tags = {c: call.tags for c, call in plan.cat.calls.items()}
         for batch, records in occurrences_of(conn, call_ids, feeds.EPOCH, tags):
             found = {o.id: o for o in batch}
-            for call_id in {o.call_id for o in batch}:
-                call, texts = records[call_id], fresh[call_id]
+            fresh: dict[str, list[bytes]] = {c: [] for c in records}
+            for call_id, texts in fresh.items():
+                call = records[call_id]
                 budget = f"Budget: {call.budget_label()}" if call.budget_label() else ""
                 for p in plan.by_call.get(call_id, ()):
                     o = found[ev.ids[p]]
@@ -141,7 +150,7 @@ def render_calls(store: db.Store, plan: Plan, call_ids: list[str]) -> dict[str, 
                         extra.append(feeds.describe(stories[o.id], o.timezone))
                     revision = Revision(ev.sequences[p], as_instant(ev.modified[p]))
                     texts.append(events.event_bytes(o, feeds.EPOCH, revision, extra))
-    return fresh
+            yield fresh
 
 
 def _seconds(moment: datetime) -> int:
@@ -188,25 +197,38 @@ def _build(store: db.Store, out: Path, base_url: str, now: datetime) -> files.Wr
         if before is not None and before.key == key and files.intact(
                 f"{out}/{spec.path}.ics", before.size, before.gz_size, before.modified):
             kept.feeds[spec.path] = before
-            report.unchanged.append(f"{spec.path}.ics")
         else:
             todo.append((spec, calls, url, key))
     stale = sorted(c for c in plan.cat.calls if c not in kept.calls
                    or kept.calls[c].digest != plan.digests[c]
                    or len(kept.calls[c].lengths) != len(plan.by_call.get(c, ())))
-    fresh = render_calls(store, plan, stale) if stale else {}
     blob = buildstate.read_blob(out, kept) if todo else memoryview(b"")
-    needed = {c for _, calls, _, _ in todo for c in calls} - set(fresh)
     plan.texts = [b""] * len(plan.cat.events.ids)
-    for c in needed:
-        for p, text in zip(plan.by_call.get(c, ()), buildstate.texts_of(blob, kept.calls[c]),
-                           strict=True):
-            plan.texts[p] = text
-    for c, texts in fresh.items():
-        for p, rendered in zip(plan.by_call.get(c, ()), texts, strict=True):
-            plan.texts[p] = rendered
-    for spec, calls, url, key in todo:
-        _write(out, plan, spec, calls, url, key, state, kept, report, now)
+    for c in {c for _, calls, _, _ in todo for c in calls} - set(stale):
+        plan.have(c, buildstate.texts_of(blob, kept.calls[c]))
+    alone: dict[str, list[Todo]] = {}  # feeds of one call: written as soon as it is rendered
+    for item in todo:
+        if len(item[1]) == 1:
+            alone.setdefault(item[1][0], []).append(item)
+    fresh: dict[str, list[bytes]] = {}
+    writes: list[Written] = []
+    with files.Writer() as writer:
+        for batch in rendered(store, plan, stale):
+            for c, texts in batch.items():
+                plan.have(c, texts)
+                fresh[c] = texts
+                for item in alone.pop(c, []):
+                    writes += _write(out, plan, item, state, kept, writer, now)
+        for item in todo:
+            if len(item[1]) != 1 or item[1][0] in alone:
+                writes += _write(out, plan, item, state, kept, writer, now)
+    order = {spec.path: n for n, spec in enumerate(specs)}
+    for path, key, digest, modified, future in sorted(writes, key=lambda w: order[w[0]]):
+        size, gz_size = future.result()
+        kept.feeds[path] = FeedRecord(key, digest, modified, size, gz_size)
+        report.written.append(f"{path}.ics")
+    written = {w[0] for w in writes}
+    report.unchanged += [f"{spec.path}.ics" for spec in specs if spec.path not in written]
     buildstate.store_texts(out, kept, {c: (plan.digests[c], t) for c, t in fresh.items()}, blob)
     kept.index = hashlib.blake2b("|".join(keys).encode(), digest_size=12).hexdigest()
     if kept.index != state.index or not (out / files.INDEX).exists():
@@ -219,26 +241,25 @@ def _build(store: db.Store, out: Path, base_url: str, now: datetime) -> files.Wr
     return report
 
 
-def _write(out: Path, plan: Plan, spec: feeds.FeedSpec, calls: list[str], url: str, key: str,
-           state: State, kept: State, report: files.WriteReport, now: datetime) -> None:
-    """Assemble one feed; write it (and its copy) unless the same bytes are in place."""
+def _write(out: Path, plan: Plan, item: Todo, state: State, kept: State, writer: files.Writer,
+           now: datetime) -> list[Written]:
+    """Assemble one feed; queue its writing (and its copy's) unless the same bytes are in
+    place (then it is recorded as unchanged)."""
+    spec, calls, url, key = item
     held = plan.held(spec, calls)
     data = plan.body(spec, held, url)
     digest = hashlib.blake2b(data, digest_size=16).hexdigest()
-    path, rel = out / f"{spec.path}.ics", f"{spec.path}.ics"
+    path = out / f"{spec.path}.ics"
     before = state.feeds.get(spec.path)
     if before is not None and before.digest == digest:
-        kept.feeds[spec.path] = FeedRecord(key, digest, before.modified, before.size,
-                                           before.gz_size)
         if files.intact(str(path), before.size, before.gz_size, before.modified):
-            report.unchanged.append(rel)
-            return
+            kept.feeds[spec.path] = FeedRecord(key, digest, before.modified, before.size,
+                                               before.gz_size)
+            return []
         modified = before.modified
     else:
         modified = last_modified(plan, held, before, now)
-    size, gz_size = files.write_feed(path, data, modified)
-    kept.feeds[spec.path] = FeedRecord(key, digest, modified, size, gz_size)
-    report.written.append(rel)
+    return [(spec.path, key, digest, modified, writer.submit(path, data, modified))]
 
 
 def _index(plan: Plan, found: list[tuple[feeds.FeedSpec, list[str]]], base_url: str) \

@@ -15,7 +15,9 @@ from __future__ import annotations
 import gzip
 import json
 import os
+from collections import deque
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,6 +85,35 @@ def write_feed(path: Path, data: bytes, modified: int) -> tuple[int, int]:
     replace(gz_path(path), packed, modified)
     replace(path, data, modified)
     return len(data), len(packed)
+
+
+class Writer:
+    """Writes feeds on one background thread: compressing and the file calls release the GIL,
+    so writing overlaps rendering and assembling. At most LIMIT bytes wait to be written."""
+
+    LIMIT = 64_000_000
+
+    def __init__(self) -> None:
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="feeds-writer")
+        self.pending: deque[tuple[Future[tuple[int, int]], int]] = deque()
+        self.waiting = 0
+
+    def submit(self, path: Path, data: bytes, modified: int) -> Future[tuple[int, int]]:
+        """Queue write_feed(path, data, modified); its future gives the two sizes."""
+        future = self.pool.submit(write_feed, path, data, modified)
+        self.pending.append((future, len(data)))
+        self.waiting += len(data)
+        while self.waiting > self.LIMIT:
+            done, size = self.pending.popleft()
+            done.result()
+            self.waiting -= size
+        return future
+
+    def __enter__(self) -> Writer:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.pool.shutdown(wait=True)
 
 
 def intact(path: str, size: int, gz_size: int, modified: int) -> bool:
