@@ -202,7 +202,7 @@ def _build(store: db.Store, out: Path, base_url: str, now: datetime) -> files.Wr
     stale = sorted(c for c in plan.cat.calls if c not in kept.calls
                    or kept.calls[c].digest != plan.digests[c]
                    or len(kept.calls[c].lengths) != len(plan.by_call.get(c, ())))
-    blob = buildstate.read_blob(out, kept) if todo else memoryview(b"")
+    blob = buildstate.read_blob(out, kept) if todo or stale else memoryview(b"")
     plan.texts = [b""] * len(plan.cat.events.ids)
     for c in {c for _, calls, _, _ in todo for c in calls} - set(stale):
         plan.have(c, buildstate.texts_of(blob, kept.calls[c]))
