@@ -12,6 +12,7 @@ from tests.feedkit import (
     AIF,
     CUTOFF1,
     CUTOFF3,
+    T1,
     T2,
     build,
     copy_seeds,
@@ -21,6 +22,7 @@ from tests.feedkit import (
     synced,
     utc,
 )
+from tracker import store as db
 from tracker import usecases
 from tracker.calendar import feeds
 
@@ -139,3 +141,20 @@ def test_a_copied_folder_is_a_valid_build_of_its_own(tmp_path: Path) -> None:
     assert len(build(store, copy).written) == len(feeds_in(copy))
     assert files_in(copy) == files_in(out)
     assert build(store, copy).written == []
+
+
+def test_every_back_end_gives_the_same_feeds(db_url: str, tmp_path: Path) -> None:
+    seeds = copy_seeds(tmp_path)
+    reference = synced(tmp_path / "reference", seeds)
+    store = db.open_store(db_url)
+    usecases.sync(store, [seeds], T1)
+    build(reference, tmp_path / "sqlite")
+    build(store, tmp_path / "out")
+    rule = seeds / "eu-ai-policy.toml"
+    rule.write_text(rule.read_text(encoding="utf-8").replace('"ai-act"]', '"ai-act", "x"]'),
+                    encoding="utf-8")
+    for s in (reference, store):
+        usecases.sync(s, [seeds], T2)
+    assert build(store, tmp_path / "out", T2).written == build(reference, tmp_path / "sqlite",
+                                                              T2).written
+    assert files_in(tmp_path / "out") == files_in(tmp_path / "sqlite")
