@@ -74,9 +74,10 @@ def synced(tmp_path: Path, seeds: Path = SEEDS, now: datetime = T1,
     return store
 
 
-def build(store: db.Store, out: Path) -> WriteReport:
-    """`tracker feeds build` into `out`, with the test base URL."""
-    return feedset.build(store, out, BASE_URL)
+def build(store: db.Store, out: Path, now: datetime = feedset.EPOCH) -> WriteReport:
+    """`tracker feeds build` into `out`, with the test base URL, at `now` (by default a day
+    before any event, so that "all" holds every event too)."""
+    return feedset.build(store, out, BASE_URL, now)
 
 
 def append(path: Path, text: str) -> None:

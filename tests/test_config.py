@@ -90,7 +90,8 @@ def test_cli_feeds_build(tmp_path: Path) -> None:
     assert all((out / p).is_file() for p in paths)
     written = len(list(out.rglob("*.ics"))) + 1
     assert f"{written} file(s) written, 0 unchanged" in first.output
-    cal = read(out / "all.ics")
+    assert CUTOFF1 not in events(read(out / "all.ics"))  # "all": the last 30 days and after
+    cal = read(out / "calls" / f"{AIF}.ics")
     assert events(cal)[CUTOFF1].value("DTSTART") == "20241104T170000"
     assert events(cal)[CUTOFF1].value("DTSTAMP").endswith("Z")
     stamp = datetime.strptime(events(cal)[CUTOFF1].value("DTSTAMP"), "%Y%m%dT%H%M%SZ")

@@ -4,7 +4,6 @@ seeds show up in them (same UID, higher SEQUENCE, LAST-MODIFIED, cancelled not d
 from __future__ import annotations
 
 import json
-import os
 import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -240,21 +239,22 @@ def test_same_data_gives_the_same_bytes(tmp_path: Path) -> None:
         assert (one / "out" / rel).read_bytes() == (two / "out" / rel).read_bytes(), rel
 
 
+def _published(out: Path) -> dict[Path, tuple[int, int, bytes]]:
+    """Every published file (feeds, their .gz copies, index.json): inode, mtime, bytes."""
+    return {p: (p.stat().st_ino, p.stat().st_mtime_ns, p.read_bytes())
+            for p in out.rglob("*") if p.is_file() and ".build" not in p.parts}
+
+
 def test_build_rewrites_only_changed_files(tmp_path: Path) -> None:
     seeds = copy_seeds(tmp_path)
     store = synced(tmp_path, seeds)
     out = tmp_path / "out"
     build(store, out)
-    files = [p for p in out.rglob("*") if p.is_file()]
-    before = {}
-    for p in files:
-        os.utime(p, (OLD, OLD))
-        before[p] = p.stat().st_ino
+    before = _published(out)
     report = build(store, out)
     assert report.written == []
-    for p in files:
-        assert p.stat().st_mtime == OLD and p.stat().st_ino == before[p], p
-    assert sorted(p.name for p in out.rglob(".*")) == []  # no temp files left behind
+    assert _published(out) == before  # same files: not rewritten, not even touched
+    assert [p.name for p in out.rglob(".*")] == [".build"]  # no temp files left behind
     append(seeds / "eurohpc-ai-factories.toml", """
 [[amendments]]
 action = "move"
@@ -262,12 +262,19 @@ announced = 2025-01-10
 cutoff = 2025-08-04
 to = 2025-08-11
 """)
-    usecases.sync(store, [seeds], T1 + timedelta(hours=1))
+    changed_at = T1 + timedelta(hours=1)
+    usecases.sync(store, [seeds], changed_at)
     report = build(store, out)
     assert "calls/ai-factories.ics" in report.written
-    assert (out / "calls" / "ai-factories.ics").stat().st_mtime > OLD
+    feed = out / "calls" / "ai-factories.ics"
+    assert feed.stat().st_mtime == changed_at.timestamp()  # its Last-Modified: the move
     assert "calls/eu-ai-policy.ics" in report.unchanged
-    assert (out / "calls" / "eu-ai-policy.ics").stat().st_mtime == OLD
+    after = _published(out)
+    untouched = out / "calls" / "eu-ai-policy.ics"
+    for p in (untouched, untouched.with_name(untouched.name + ".gz")):
+        assert after[p] == before[p], p
+    assert set(report.written) == {p.relative_to(out).as_posix() for p in after
+                                   if after[p] != before.get(p) and p.suffix == ".ics"}
 
 
 def test_index_lists_every_feed(eu: Path) -> None:

@@ -167,7 +167,7 @@ def use_everything(db_url: str, seeds: Path, out: Path, smtp: SmtpServer) -> int
         report = usecases.sync(store, [seeds], brussels(2024, 10, 1, 9))
         items = usecases.stored_deadlines(store, usecases.Query(NOW, include_past=True))
         assert len({o.call_id for o in items}) == report.added or report.added >= 0
-        built = feeds.build(store, out, BASE_URL)
+        built = feeds.build(store, out, BASE_URL, NOW)
         assert built.written
         for path in out.rglob("*.ics"):
             body = path.read_text(encoding="utf-8")

@@ -11,7 +11,7 @@ list what is coming. Everything else in the package is private and may change.
 
     store = api.open_store("sqlite:///grants.db")       # created or upgraded on first use
     api.sync(store, ["seeds"], now)                     # history of every change is kept
-    api.build_feeds(store, "calendars", "https://grants.example.org")
+    api.build_feeds(store, "calendars", "https://grants.example.org", now)
 """
 
 from __future__ import annotations
@@ -80,6 +80,8 @@ def changes(store: Store, since: date | None = None) -> list[Change]:
     return usecases.changes(store, since)
 
 
-def build_feeds(store: Store, folder: str | Path, base_url: str) -> WriteReport:
-    """Write every iCalendar feed and index.json into `folder` (only files whose bytes change)."""
-    return feeds.build(store, Path(folder), base_url)
+def build_feeds(store: Store, folder: str | Path, base_url: str, now: datetime) -> WriteReport:
+    """Write every iCalendar feed (with its .gz copy) and index.json into `folder`: only the
+    feeds whose content changed; "all" holds the events of the last 30 days before `now` and
+    every one to come."""
+    return feeds.build(store, Path(folder), base_url, now)

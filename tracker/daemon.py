@@ -73,12 +73,13 @@ class Runner:
             return True
         return False
 
-    def feeds(self, now: datetime) -> bool:  # noqa: ARG002 (every job takes now)
-        """Rebuild the feed files when the store changed since the last build."""
-        token = db.state_token(self.store)
+    def feeds(self, now: datetime) -> bool:
+        """Rebuild the feed files when the store changed since the last build, or the window of
+        "all" moved (once a day)."""
+        token = f"{db.state_token(self.store)}/{feeds.window_start(now):%Y-%m-%d}"
         if token == self.feeds_token and (self.calendars / "index.json").exists():
             return False
-        report = feeds.build(self.store, self.calendars, self.base_url)
+        report = feeds.build(self.store, self.calendars, self.base_url, now)
         self.feeds_token = token
         log.info("event=feeds written=%d unchanged=%d folder=%s", len(report.written),
                  len(report.unchanged), self.calendars)

@@ -1,18 +1,18 @@
 """Occurrences -> iCalendar bytes. Pure: the same input gives the same bytes.
 
-Each event's text is rendered once (with icalendar) and reused by every feed and attachment
-that holds it; each zone's VTIMEZONE once per range (see vtimezone.py).
+Each event's text is rendered once and reused by every feed and attachment that holds it; each
+zone's VTIMEZONE once per range (see vtimezone.py). Lines are written by `ics` (icalendar's
+bytes, without its per-object cost); a feed is a head, its zones and its events' texts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 
-from icalendar import Alarm, Calendar, Event, vDuration
-
 from tracker import evidence
+from tracker.calendar import ics
 from tracker.calendar.vtimezone import vtimezone_text
 from tracker.models import Occurrence, Precision, Revision, Status, moment_label
 
@@ -68,42 +68,77 @@ def ical_status(o: Occurrence) -> str:
     return "CONFIRMED" if o.official else "TENTATIVE"
 
 
-def event(o: Occurrence, stamp: datetime, revision: Revision | None = None,
-          extra: Sequence[str] = (), alarms: Sequence[timedelta] = ()) -> Event:
-    """One VEVENT for one occurrence; DTSTAMP is the last change, never the clock."""
-    ev = Event()
-    ev.add("uid", uid(o))
-    ev.add("dtstamp", (revision.modified if revision else stamp).astimezone(UTC))
-    ev.add("dtstart", o.start)
-    if isinstance(o.start, datetime):
-        ev.add("dtend", o.start)
-    else:
-        ev.add("dtend", o.start + timedelta(days=1))
-    ev.add("summary", summary(o))
-    ev.add("description", description(o, extra))
-    if o.url:
-        ev.add("url", o.url)
-    ev.add("status", ical_status(o))
-    ev.add("transp", "TRANSPARENT")
-    ev.add("categories", [o.kind.value, *o.tags])
-    ev.add("sequence", revision.sequence if revision else 0)
+def _event_lines(o: Occurrence, stamp: datetime, revision: Revision | None,
+                 extra: Sequence[str], alarms: Sequence[timedelta]) -> list[str]:
+    """The VEVENT's lines, in icalendar's order (canonical first, then by name); only the
+    lines that can be long are folded."""
+    fold, text = ics.fold, ics.text
+    title = text(summary(o))
+    end = o.start if isinstance(o.start, datetime) else o.start + timedelta(days=1)
+    changed = ics.utc(revision.modified if revision else stamp)
+    out = ["BEGIN:VEVENT", fold("SUMMARY:" + title), ics.moment("DTSTART", o.start),
+           ics.moment("DTEND", end), "DTSTAMP:" + changed, fold("UID:" + text(uid(o))),
+           f"SEQUENCE:{revision.sequence if revision else 0}",
+           fold("CATEGORIES:" + ",".join([text(c) for c in (o.kind.value, *o.tags)])),
+           fold("DESCRIPTION:" + text(description(o, extra)))]
     if revision is not None:
-        ev.add("last-modified", revision.modified.astimezone(UTC))
+        out.append("LAST-MODIFIED:" + changed)
+    out += ["STATUS:" + ical_status(o), "TRANSP:TRANSPARENT"]
+    if o.url:
+        out.append(fold("URL:" + o.url))
     for before in alarms:
-        alarm = Alarm()
-        alarm.add("uid", f"{o.id}/alarm/{int(before.total_seconds())}@{UID_DOMAIN}")
-        alarm.add("action", "DISPLAY")
-        alarm.add("description", summary(o))
-        alarm.add("trigger", -before)
-        ev.add_component(alarm)
-    return ev
+        out += ["BEGIN:VALARM", "ACTION:DISPLAY", fold("DESCRIPTION:" + title),
+                "TRIGGER:" + ics.duration(-before),
+                fold("UID:" + text(f"{o.id}/alarm/{int(before.total_seconds())}@{UID_DOMAIN}")),
+                "END:VALARM"]
+    out.append("END:VEVENT\r\n")
+    return out
+
+
+def event_bytes(o: Occurrence, stamp: datetime, revision: Revision | None,
+                extra: Sequence[str] = (), alarms: Sequence[timedelta] = ()) -> bytes:
+    """One event's iCalendar bytes; DTSTAMP is its last change, never the clock."""
+    return "\r\n".join(_event_lines(o, stamp, revision, extra, alarms)).encode()
 
 
 @lru_cache(maxsize=200_000)
 def event_text(o: Occurrence, stamp: datetime, revision: Revision | None,
                extra: tuple[str, ...], alarms: tuple[timedelta, ...]) -> bytes:
-    """One event's iCalendar bytes, rendered once for every feed that holds it."""
-    return bytes(event(o, stamp, revision, extra, alarms).to_ical())
+    """event_bytes(), rendered once for every feed and attachment that holds the event."""
+    return event_bytes(o, stamp, revision, extra, alarms)
+
+
+def head(name: str, description_text: str = "", url: str = "",
+         refresh: timedelta = timedelta(hours=12)) -> bytes:
+    """A VCALENDAR's opening lines, up to its first component."""
+    every = ics.duration(refresh)
+    out = ["BEGIN:VCALENDAR\r\n", "VERSION:2.0\r\n", f"PRODID:{PRODID}\r\n",
+           "CALSCALE:GREGORIAN\r\n", "METHOD:PUBLISH\r\n"]
+    if description_text:  # icalendar escapes DESCRIPTION only; kept byte for byte
+        out += [ics.line("DESCRIPTION", ics.text(description_text)),
+                ics.line("X-WR-CALDESC", description_text)]
+    out += [ics.line("NAME", name), ics.line("X-WR-CALNAME", name),
+            ics.line("REFRESH-INTERVAL;VALUE=DURATION", every)]
+    if url:
+        out.append(ics.line("URL", url))
+    out.append(ics.line("X-PUBLISHED-TTL", every))
+    return "".join(out).encode()
+
+
+TAIL = b"END:VCALENDAR\r\n"
+
+
+def zones(tzids: Iterable[str], first_year: int, last_year: int) -> list[bytes]:
+    """The VTIMEZONEs of a feed: one per zone of its timed events, covering a year either side
+    of the (local) years of the first and the last of them."""
+    first, last = date(first_year - 1, 1, 1), date(last_year + 1, 12, 31)
+    return [vtimezone_text(tzid, first, last) for tzid in sorted(set(tzids))]
+
+
+def assemble(top: bytes, tz_parts: Sequence[bytes], texts: Iterable[bytes | memoryview]) \
+        -> bytes:
+    """A whole calendar from its head, zones and event texts (in the one order)."""
+    return b"".join((top, *tz_parts, *texts, TAIL))
 
 
 def calendar(occurrences: Sequence[Occurrence], name: str, stamp: datetime,
@@ -112,29 +147,13 @@ def calendar(occurrences: Sequence[Occurrence], name: str, stamp: datetime,
              alarms: Sequence[timedelta] = (), url: str = "",
              refresh: timedelta = timedelta(hours=12)) -> bytes:
     """A whole VCALENDAR with one VTIMEZONE per zone used; equal input gives equal bytes."""
-    cal = Calendar()
-    cal.add("prodid", PRODID)
-    cal.add("version", "2.0")
-    cal.add("calscale", "GREGORIAN")
-    cal.add("method", "PUBLISH")
-    cal.calendar_name = name  # writes NAME and X-WR-CALNAME
-    if description_text:
-        cal.description = description_text  # writes DESCRIPTION and X-WR-CALDESC
-    if url:
-        cal.add("url", url)
-    cal.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
-    cal.add("x-published-ttl", vDuration(refresh))
-    parts: list[bytes] = []
     timed = [o.start for o in occurrences if isinstance(o.start, datetime)]
+    tz_parts: list[bytes] = []
     if timed:
-        first = date(min(timed).year - 1, 1, 1)
-        last = date(max(timed).year + 1, 12, 31)
-        for tzid in sorted({o.timezone for o in occurrences if isinstance(o.start, datetime)}):
-            parts.append(vtimezone_text(tzid, first, last))
+        tz_parts = zones((o.timezone for o in occurrences if isinstance(o.start, datetime)),
+                         min(timed).year, max(timed).year)
     revisions, extras = revisions or {}, extras or {}
-    for o in sorted(occurrences, key=lambda x: (x.instant, x.id)):
-        parts.append(event_text(o, stamp, revisions.get(o.id), tuple(extras.get(o.id, ())),
-                                tuple(alarms)))
-    body = bytes(cal.to_ical())
-    end = body.rindex(b"END:VCALENDAR")
-    return body[:end] + b"".join(parts) + body[end:]
+    ordered = sorted(occurrences, key=lambda x: (x.instant, x.id))
+    texts = (event_text(o, stamp, revisions.get(o.id), tuple(extras.get(o.id, ())),
+                        tuple(alarms)) for o in ordered)
+    return assemble(head(name, description_text, url, refresh), tz_parts, texts)

@@ -1,26 +1,33 @@
-"""Which feeds exist, what each holds, and building them from the store.
+"""Which feeds exist and what each holds; rendering one feed from the store's data.
 
 Feeds are read from an index of the store's occurrences by call (tags and programmes map to
 calls), never by scanning every item per feed. Every feed keeps its address for good; the list
-shown to people holds one feed per distinct content.
+shown to people holds one feed per distinct content. Writing them all is `build` (build.py).
+
+"all" holds every coming event and the last ALL_PAST_DAYS days, not every past one: at portal
+scale every past event would make it tens of MB and growing each year (57 MB at 20,000 calls),
+which calendar clients refuse or time out on, and a subscriber of "everything" wants what is
+coming. Older events stay in the per-call, tag, programme and milestone feeds and in
+`tracker changes`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from tracker import changes as history
 from tracker import store as db
 from tracker.calendar import events, files
 from tracker.errors import UsageError
 from tracker.models import Change, Filter, Kind, Occurrence, Revision
-from tracker.urls import webcal
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # DTSTAMP of events the store has no revision for
+ALL_PAST_DAYS = 30  # how far back "all" reaches
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,55 @@ class FeedSpec:
     title: str
     description: str
     filter: Filter = field(default_factory=Filter)
+    since: datetime | None = None  # events starting before this are left out ("all" only)
+
+    def keeps(self, instant: datetime) -> bool:
+        """Whether the window (if any) keeps an event starting at `instant`."""
+        return self.since is None or instant >= self.since
+
+
+def window_start(now: datetime) -> datetime:
+    """Where "all" starts: midnight UTC, ALL_PAST_DAYS days before `now` (moves once a day)."""
+    day = (now.astimezone(UTC) - timedelta(days=ALL_PAST_DAYS)).date()
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+class Named(Protocol):
+    """What feed addresses need of a call."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def tags(self) -> tuple[str, ...]: ...
+    @property
+    def programmes(self) -> tuple[str, ...]: ...
+
+
+def specs_of(calls: Mapping[str, Named], now: datetime | None = None) -> list[FeedSpec]:
+    """Every feed address: everything, milestones, one per call, tag and programme; a withdrawn
+    call keeps its feed, so its subscribers see the cancellations. With `now`, "all" keeps
+    only the events of the last ALL_PAST_DAYS days and to come."""
+    cs = sorted(calls.values(), key=lambda c: c.id)
+    specs = [FeedSpec("all", "Grant deadlines (everything)",
+                      "Every cut-off, opening, closing and milestone tracked.",
+                      since=window_start(now) if now is not None else None),
+             FeedSpec("milestones", "Grant deadlines: policy milestones",
+                      "Policy milestones only.", Filter(kinds=(Kind.MILESTONE,)))]
+    specs += [FeedSpec(f"calls/{c.id}", c.title, f"Dates of {c.title}.", Filter((c.id,)))
+              for c in cs]
+    for tag in sorted({t for c in cs for t in c.tags}):
+        specs.append(FeedSpec(f"tags/{tag}", f"Grant deadlines tagged {tag}",
+                              f"Everything tagged '{tag}'.", Filter(tags=(tag,))))
+    programmes: dict[str, tuple[str, list[str]]] = {}
+    for c in cs:
+        for p in c.programmes:
+            programmes.setdefault(slug(p), (p, []))[1].append(c.id)
+    for key, (name, ids) in sorted(programmes.items()):
+        specs.append(FeedSpec(f"programmes/{key}", f"{name}: grant deadlines",
+                              f"Calls funded by {name}.", Filter(tuple(sorted(ids)))))
+    return specs
 
 
 def slug(text: str) -> str:
@@ -74,27 +130,14 @@ class FeedData:
             chosen = [o for o in chosen if o.kind in f.kinds]
         return sorted(chosen, key=lambda o: (o.instant, o.id)) if len(ids) > 1 else chosen
 
-    def specs(self) -> list[FeedSpec]:
-        """Every feed address: everything, milestones, one per call, tag and programme; a
-        withdrawn call keeps its feed, so its subscribers see the cancellations."""
-        cs = sorted(self.calls.values(), key=lambda c: c.id)
-        specs = [FeedSpec("all", "Grant deadlines (everything)",
-                          "Every cut-off, opening, closing and milestone tracked."),
-                 FeedSpec("milestones", "Grant deadlines: policy milestones",
-                          "Policy milestones only.", Filter(kinds=(Kind.MILESTONE,)))]
-        specs += [FeedSpec(f"calls/{c.id}", c.title, f"Dates of {c.title}.", Filter((c.id,)))
-                  for c in cs]
-        for tag in sorted({t for c in cs for t in c.tags}):
-            specs.append(FeedSpec(f"tags/{tag}", f"Grant deadlines tagged {tag}",
-                                  f"Everything tagged '{tag}'.", Filter(tags=(tag,))))
-        programmes: dict[str, tuple[str, list[str]]] = {}
-        for c in cs:
-            for p in c.programmes:
-                programmes.setdefault(slug(p), (p, []))[1].append(c.id)
-        for key, (name, ids) in sorted(programmes.items()):
-            specs.append(FeedSpec(f"programmes/{key}", f"{name}: grant deadlines",
-                                  f"Calls funded by {name}.", Filter(tuple(sorted(ids)))))
-        return specs
+    def specs(self, now: datetime | None = None) -> list[FeedSpec]:
+        """Every feed address (see specs_of)."""
+        return specs_of(self.calls, now)
+
+    def holds(self, spec: FeedSpec) -> list[Occurrence]:
+        """The items a feed holds: its filter, then its window."""
+        chosen = self.select(spec.filter)
+        return chosen if spec.since is None else [o for o in chosen if spec.keeps(o.instant)]
 
     def distinct(self) -> list[FeedSpec]:
         """One feed per meaning: of feeds with the same events, the first (most specific
@@ -102,7 +145,7 @@ class FeedData:
         seen: set[frozenset[str]] = set()
         out = []
         for spec in self.specs():
-            content = frozenset(o.id for o in self.select(spec.filter))
+            content = frozenset(o.id for o in self.holds(spec))
             if content and content not in seen:
                 seen.add(content)
                 out.append(spec)
@@ -138,7 +181,7 @@ def gather(store: db.Store) -> FeedData:
 def render(data: FeedData, spec: FeedSpec, alarms: Sequence[timedelta] = (),
            url: str = "") -> bytes:
     """One feed's bytes."""
-    return events.calendar(data.select(spec.filter), spec.title, EPOCH, data.revisions,
+    return events.calendar(data.holds(spec), spec.title, EPOCH, data.revisions,
                            spec.description, data.extras, alarms, url)
 
 
@@ -147,20 +190,11 @@ def feed_url(base_url: str, spec: FeedSpec) -> str:
     return f"{base_url}/feeds/{spec.path}.ics"
 
 
-def build(store: db.Store, out: Path, base_url: str, data: FeedData | None = None) \
-        -> files.WriteReport:
-    """Write every feed and the index of the distinct ones under `out`."""
-    data = data or gather(store)
-    written: dict[str, bytes] = {}
-    for spec in data.specs():
-        written[f"{spec.path}.ics"] = render(data, spec, url=feed_url(base_url, spec))
-    entries = []
-    for spec in data.distinct():
-        url = feed_url(base_url, spec)
-        entries.append({"path": f"{spec.path}.ics", "title": spec.title,
-                        "description": spec.description, "url": url, "webcal": webcal(url),
-                        "events": len(data.select(spec.filter))})
-    return files.write_feeds(out, written, {"feeds": entries})
+def build(store: db.Store, out: Path, base_url: str, now: datetime) -> files.WriteReport:
+    """Write every feed (only those whose content changed) and the index under `out`."""
+    from tracker.calendar.build import build_feeds
+
+    return build_feeds(store, out, base_url, now)
 
 
 def narrowed(base: FeedSpec, calls: Sequence[str], tags: Sequence[str],
@@ -180,4 +214,5 @@ def narrowed(base: FeedSpec, calls: Sequence[str], tags: Sequence[str],
         raise UsageError("the call filter excludes everything in this feed")
     narrow = Filter(chosen, tuple(tags) or f.tags, tuple(kinds) or f.kinds)
     titles = {c.id: c.title for c in data.calls.values()}
-    return FeedSpec(base.path, filter_title(narrow, titles), base.description, narrow)
+    return FeedSpec(base.path, filter_title(narrow, titles), base.description, narrow,
+                    base.since)

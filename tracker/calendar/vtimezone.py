@@ -33,7 +33,19 @@ class Transition:
 
 
 def transitions(tzid: str, first: date, last: date) -> list[Transition]:
-    """Every offset change of a zone between two days (found by scanning, to the minute)."""
+    """Every offset change of a zone between two days (found by scanning, to the minute), a
+    year at a time: each year of each zone is scanned once however many feeds need it."""
+    out: list[Transition] = []
+    for year in range(first.year, last.year + 1):
+        start = max(first, date(year, 1, 1))
+        end = min(last, date(year + 1, 1, 1))
+        out += _scan(tzid, start, end)
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _scan(tzid: str, first: date, last: date) -> tuple[Transition, ...]:
+    """The offset changes between noon UTC of two days, found day by day, then to the minute."""
     zone = ZoneInfo(tzid)
     out: list[Transition] = []
     moment = datetime.combine(first, time(12), UTC)
@@ -56,7 +68,7 @@ def transitions(tzid: str, first: date, last: date) -> list[Transition]:
                                   bool(local.dst())))
         before = after
         moment = nxt
-    return out
+    return tuple(out)
 
 
 def _yearly_rule(items: list[Transition]) -> str | None:
@@ -90,7 +102,7 @@ def _observance(kind: str, start: datetime, before: timedelta, after: timedelta,
     return obs
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=4096)
 def vtimezone_text(tzid: str, first: date, last: date) -> bytes:
     """The VTIMEZONE of `tzid` for the years of `first` to `last`, as iCalendar bytes."""
     return bytes(vtimezone(tzid, first, last).to_ical())

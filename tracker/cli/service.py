@@ -36,7 +36,8 @@ def feeds_build(
     store = open_store(settings)
     synced(settings, store)
     folder = out or settings.calendars
-    report = feeds.build(store, folder, settings.base_url or "http://127.0.0.1:8080")
+    report = feeds.build(store, folder, settings.base_url or "http://127.0.0.1:8080",
+                         clock_now())
     typer.echo(f"{folder}: {len(report.written)} file(s) written, "
                f"{len(report.unchanged)} unchanged.")
 

@@ -92,11 +92,11 @@ def _lines(text: str) -> tuple[str, ...]:
 def _tags(conn: sa.Connection, of: Sequence[str] = ()) -> dict[str, tuple[str, ...]]:
     """Each call's tags (of the calls `of`, or all)."""
     tag_map: dict[str, list[str]] = {}
-    q = sa.select(call_tags).order_by(call_tags.c.tag)
+    q = sa.select(call_tags.c.call_id, call_tags.c.tag).order_by(call_tags.c.tag)
     if of:
         q = q.where(call_tags.c.call_id.in_(of))
-    for r in conn.execute(q):
-        tag_map.setdefault(r.call_id, []).append(r.tag)
+    for call_id, tag in conn.execute(q).all():
+        tag_map.setdefault(call_id, []).append(tag)
     return {k: tuple(v) for k, v in tag_map.items()}
 
 
@@ -230,11 +230,15 @@ def load_calls(store: Store) -> dict[str, CallRecord]:
     """Every stored call by id."""
     with store.read() as conn:
         tags = _tags(conn)
-        return {r.id: CallRecord(
-            r.id, r.type, r.title, r.url, r.funder, _lines(r.programmes), tags.get(r.id, ()),
-            r.budget_amount, r.budget_currency, r.budget_remaining, r.withdrawn,
-            r.budget_approximate, r.orphaned,
-        ) for r in conn.execute(sa.select(calls).order_by(calls.c.id))}
+        return {r.id: call_record(r, tags.get(r.id, ()))
+                for r in conn.execute(sa.select(calls).order_by(calls.c.id))}
+
+
+def call_record(r: Any, tags: tuple[str, ...]) -> CallRecord:
+    """A `calls` row as a CallRecord."""
+    return CallRecord(r.id, r.type, r.title, r.url, r.funder, _lines(r.programmes), tags,
+                      r.budget_amount, r.budget_currency, r.budget_remaining, r.withdrawn,
+                      r.budget_approximate, r.orphaned)
 
 
 def last_changes(store: Store) -> dict[str, Change]:

@@ -18,8 +18,9 @@ import stat
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 
@@ -219,6 +220,7 @@ class FeedFolder:
     entries: dict[str, Entry] = field(default_factory=dict)  # touched by the event loop only
     kept: int = 0
     generation: int = 0  # moves with every rebuild: what was looked at before is stale
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     @classmethod
     def private(cls, store: db.Store, base_url: str, recheck: float) -> FeedFolder:
@@ -281,9 +283,10 @@ class FeedFolder:
             return
         try:
             self.looked = time.monotonic()
-            token = db.state_token(self.store)
+            now = self.clock()
+            token = f"{db.state_token(self.store)} {now.date()}"  # 'all' moves once a day
             if token != self.token:
-                report = feeds.build(self.store, self.root, self.base_url)
+                report = feeds.build(self.store, self.root, self.base_url, now)
                 self.token = token
                 self.generation += 1
                 log.info("event=feeds written=%d unchanged=%d folder=%s",
