@@ -34,8 +34,10 @@ def feeds_in(out: Path) -> list[Path]:
 
 
 def files_in(out: Path) -> dict[str, tuple[bytes, int]]:
-    """Every published file's bytes and mtime (seconds)."""
-    return {p.relative_to(out).as_posix(): (p.read_bytes(), int(p.stat().st_mtime))
+    """Every published file's bytes and mtime (seconds; a feed's is its Last-Modified, the
+    index's is when it was written, so it is left out)."""
+    return {p.relative_to(out).as_posix(): (p.read_bytes(), int(p.stat().st_mtime)
+                                            if p.suffix != ".json" else 0)
             for p in out.rglob("*") if p.is_file() and ".build" not in p.parts}
 
 

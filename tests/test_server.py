@@ -39,6 +39,7 @@ from tests.runkit import spawn
 from tests.servekit import as_built, fetch, http_date, nginx_etag
 from tracker import store as db
 from tracker import usecases
+from tracker.calendar import feeds as feedset
 from tracker.web.app import make_app
 from tracker.web.feedfiles import FeedFolder
 
@@ -69,7 +70,8 @@ def live(tmp_path: Path) -> Iterator[Live]:
     out = tmp_path / "out"
     build(store, out)  # what `tracker serve` serves is what `feeds build` writes
     as_built(out, T1)  # every feed's last change is the sync at T1
-    folder = FeedFolder(out, store, BASE_URL, recheck=0.0)  # sees each sync at once
+    folder = FeedFolder(out, store, BASE_URL, recheck=0.0,  # sees each sync at once
+                        clock=lambda: feedset.EPOCH)  # as build(): "all" holds every event
     app = make_app(store, BASE_URL, now=lambda: T1, recheck=0.0, folder=folder)
     with LiveServer(app) as server:
         yield Live(server.port, store, seeds, out)
@@ -316,13 +318,13 @@ def test_the_commands_serve_the_calendars_folder(tmp_path: Path, command: list[s
         while True:
             assert proc.poll() is None, proc.communicate()[1]
             with contextlib.suppress(OSError):  # not listening yet
-                r = fetch(port, "/feeds/all.ics")
+                r = fetch(port, f"/feeds/calls/{AIF}.ics")  # 'all' keeps 30 days of past
                 if r.status == 200 and CUTOFF1 in events(parse(r.body)):  # built after the sync
                     break
             assert time.monotonic() < deadline, "no feed within 60 s"
             time.sleep(0.2)
-        assert r.body == (calendars / "all.ics").read_bytes()
-        assert r.headers["etag"] == nginx_etag(calendars / "all.ics")
+        assert r.body == (calendars / "calls" / f"{AIF}.ics").read_bytes()
+        assert r.headers["etag"] == nginx_etag(calendars / "calls" / f"{AIF}.ics")
     finally:
         proc.terminate()
         proc.communicate(timeout=30)
