@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 import typer
 
 from tracker import __version__
-from tracker.config import Settings, load_settings
 from tracker.errors import RuleError, TrackerError
 
 if TYPE_CHECKING:
+    from tracker.config import Settings
     from tracker.store import Store
 
 P = ParamSpec("P")
@@ -112,6 +112,8 @@ def clock_now() -> datetime:
 def settings_of(ctx: typer.Context, **overrides: Any) -> Settings:
     """Effective settings for this invocation."""
     obj = ctx.find_root().obj or {}
+    from tracker.config import load_settings  # not for --help
+
     return load_settings(obj.get("config"), overrides={"seeds": obj.get("seeds"), **overrides})
 
 

@@ -20,10 +20,10 @@ from tracker.cli import (
     settings_of,
     synced,
 )
-from tracker.config import Settings
 from tracker.errors import RuleError
 
 if TYPE_CHECKING:
+    from tracker.config import Settings
     from tracker.models import Rule
     from tracker.store import Store
 

@@ -10,10 +10,10 @@ import typer
 
 from tracker.cli import AsOf, app, clock_now, command, fail, open_store, settings_of, synced
 from tracker.cli.lists import Fmt, ListFormat
-from tracker.config import Settings
 from tracker.errors import NotFoundError, UsageError
 
 if TYPE_CHECKING:
+    from tracker.config import Settings
     from tracker.mail.transport import Transport
 
 digest_app = typer.Typer(help="Email digests.", no_args_is_help=True)

@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import click
 import typer
 
 from tracker.errors import TrackerError, UsageError
@@ -46,6 +45,8 @@ class _Bar:
 
     def __call__(self, done: int, total: int) -> None:
         if self._ctx is None:
+            import click  # only when a fetch shows progress
+
             self._ctx = click.progressbar(length=max(total, 1), label=self.label,
                                           file=sys.stderr)
             self.bar = self._ctx.__enter__()
