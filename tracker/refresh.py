@@ -126,12 +126,13 @@ def sync(store: db.Store, paths: Sequence[Path], now: datetime,
     gone. Nothing changed and nothing to prune: nothing is read, parsed or written."""
     listed = list_rule_files(paths)
     mark = listing_mark(listed)
-    if orphans == "keep" or not db.orphaned(store):
+    nothing_to_prune = orphans == "keep" or not db.orphaned(store)
+    if nothing_to_prune:
         seen, until = last_listing(store)
         if seen == mark and (until is None or until > utc_naive(now)):
             return db.SyncReport()  # no file changed: none is read (one stat each)
     p = plan(store, listed, now)
-    if p.quiet and (orphans == "keep" or not db.orphaned(store)):
+    if p.quiet and nothing_to_prune:
         restamp(store, FileChanges(listing=mark))  # every remembered stamp is trusted
         return db.SyncReport()
     problems = empty_folders(paths)

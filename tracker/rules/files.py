@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -53,34 +53,36 @@ def _walk(folder: str, out: list[Listed]) -> None:
         if e.is_dir():
             _walk(e.path, out)
         elif name.endswith(".toml") and not name.endswith(OVERRIDE) and e.is_file():
-            try:
-                st = e.stat()
-            except OSError:
-                continue
             over = name[:-5] + OVERRIDE
-            if over in names:
-                try:
-                    ost = os.stat(os.path.join(folder, over))
-                except OSError:
-                    pass
-                else:
-                    out.append(Listed(e.path, f"{st.st_size}:{st.st_mtime_ns}+{_stamp(ost)}",
-                                      max(st.st_mtime, ost.st_mtime), here))
-                    continue
-            out.append(Listed(e.path, f"{st.st_size}:{st.st_mtime_ns}", st.st_mtime, here))
+            found = _listed(e.path, e.stat, os.path.join(folder, over) if over in names
+                            else None, here)
+            if found is not None:
+                out.append(found)
+
+
+def _listed(path: str, stat: Callable[[], os.stat_result], over: str | None,
+            folder: str) -> Listed | None:
+    """A rule file's listing entry: its stamp (and its override file's, when `over` names
+    one); None when it cannot be stat'ed."""
+    try:
+        st = stat()
+    except OSError:
+        return None
+    if over is not None:
+        try:
+            ost = os.stat(over)
+        except OSError:
+            pass
+        else:
+            return Listed(path, f"{_stamp(st)}+{_stamp(ost)}", max(st.st_mtime, ost.st_mtime),
+                          folder)
+    return Listed(path, _stamp(st), st.st_mtime, folder)
 
 
 def _stat_one(f: Path) -> Listed:
-    try:
-        st = f.stat()
-    except OSError:
-        return Listed(str(f), "", 0.0, f.parent.name)
-    stamp, mtime = _stamp(st), st.st_mtime
     over = override_of(f)
-    if over.is_file():
-        ost = over.stat()
-        stamp, mtime = f"{stamp}+{_stamp(ost)}", max(mtime, ost.st_mtime)
-    return Listed(str(f), stamp, mtime, f.parent.name)
+    found = _listed(str(f), f.stat, str(over) if over.is_file() else None, f.parent.name)
+    return found or Listed(str(f), "", 0.0, f.parent.name)
 
 
 def list_rule_files(paths: Sequence[Path]) -> list[Listed]:
@@ -140,11 +142,6 @@ def digest(f: Path) -> str:
         return _hash(f.read_bytes(), over.read_bytes() if over.is_file() else None)
     except OSError:
         return ""
-
-
-def fingerprint(paths: Sequence[Path]) -> str:
-    """A hash of every rule file's name and content: tells whether two sets of rules differ."""
-    return combined((str(f), digest(f)) for f in rule_files(paths))
 
 
 def combined(digests: Iterable[tuple[str, str]]) -> str:

@@ -50,7 +50,8 @@ def load_rule_files(store: Store) -> dict[str, RuleFile]:
     return {row[0]: RuleFile(*row) for row in found}
 
 
-def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+def chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    """`items` in runs of CHUNK (an IN list per statement)."""
     return (items[i:i + CHUNK] for i in range(0, len(items), CHUNK))
 
 
@@ -59,7 +60,7 @@ def apply_file_changes(conn: Connection, changes: FileChanges) -> None:
     if changes.everything:
         conn.execute(rule_files.delete())
     else:
-        for part in _chunks([*changes.gone, *(f.path for f in changes.put)]):
+        for part in chunks([*changes.gone, *(f.path for f in changes.put)]):
             conn.execute(rule_files.delete().where(rule_files.c.path.in_(part)))
     rows = [vars(f) for f in changes.put]
     for i in range(0, len(rows), CHUNK):

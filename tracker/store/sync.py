@@ -24,7 +24,7 @@ from tracker.rules.expand import known_on
 from tracker.rules.schedule import next_announcement
 from tracker.store.engine import Store
 from tracker.store.rows import call_row, occurrence_row
-from tracker.store.rulefiles import CHUNK, FileChanges, apply_file_changes, earliest_valid_until
+from tracker.store.rulefiles import FileChanges, apply_file_changes, chunks, earliest_valid_until
 from tracker.store.schema import (
     CALL_FIELDS,
     OCC_FIELDS,
@@ -115,7 +115,7 @@ def _existing(conn: Connection, t: _Table, scope: Sequence[str] | None) \
         return {r.id: r._asdict() for r in conn.execute(sa.select(*cols))}
     key = table.c.id if t.entity == "call" else table.c.call_id
     out: dict[str, dict[str, Any]] = {}
-    for part in _chunks(scope):
+    for part in chunks(scope):
         out.update((r.id, r._asdict()) for r in conn.execute(sa.select(*cols)
                                                               .where(key.in_(part))))
     return out
@@ -247,14 +247,10 @@ def _record(conn: Connection, report: SyncReport, now: datetime, fingerprint: st
         } for c in lines])
 
 
-def _chunks(items: Sequence[str]) -> list[Sequence[str]]:
-    return [items[i:i + CHUNK] for i in range(0, len(items), CHUNK)]
-
-
 def _tags(conn: Connection, scope: Sequence[str] | None) -> set[tuple[str, str]]:
     if scope is None:
         return {(r.call_id, r.tag) for r in conn.execute(sa.select(call_tags))}
-    return {(r.call_id, r.tag) for part in _chunks(scope)
+    return {(r.call_id, r.tag) for part in chunks(scope)
             for r in conn.execute(sa.select(call_tags).where(call_tags.c.call_id.in_(part)))}
 
 
@@ -262,7 +258,7 @@ def _put_tags(conn: Connection, scope: Sequence[str] | None, tags: set[tuple[str
         -> None:
     if scope is None:
         conn.execute(call_tags.delete())
-    for part in _chunks(scope or ()):
+    for part in chunks(scope or ()):
         conn.execute(call_tags.delete().where(call_tags.c.call_id.in_(part)))
     if tags:
         conn.execute(call_tags.insert(), [{"call_id": c, "tag": t} for c, t in sorted(tags)])
